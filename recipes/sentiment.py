@@ -1,0 +1,350 @@
+"""Sentiment classification with a recurrent classifier (many-to-one).
+
+Raw text in, a SavedModel that serves raw strings out. The recipe reads MR
+(10-fold cross-validation or one seeded split), IMDB (its 25k/25k split), or
+your own CSV/TSV files; builds a word vocabulary on the training text; trains a
+bidirectional LSTM with max pooling, bucketing batches by length; evaluates on
+held-out data; and exports `saved_models/<name>/<version>/` with `metrics.json`.
+
+Usage:
+
+    python recipes/sentiment.py --quick                        # ~1 min smoke run on MR
+    python recipes/sentiment.py --dataset=mr --cv-folds=10     # the MR benchmark protocol
+    python recipes/sentiment.py --dataset=imdb                 # IMDB train/test
+    python recipes/sentiment.py --train=my.csv --test=my_test.csv \\
+        --text-column=review --label-column=stars [--dev=my_dev.csv] [--encoding=latin-1]
+
+Every config field below is a `--key=value` option; unknown keys and values of
+the wrong type are errors. Data is found through `--data-dir`,
+`$SEQKIT_DATA_DIR`, the user cache, or downloaded (see `seqkit.datasets`).
+
+Expected results and runtimes are in `benchmarks/README.md`, with the commands
+that produced them.
+"""
+
+import dataclasses
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+import seqkit
+from seqkit import config as config_lib
+from seqkit.data import readers, splits
+from seqkit.plots import plot_confusion_matrix, plot_learning_curves
+
+
+@dataclasses.dataclass
+class Config:
+    # --- Data ---
+    dataset: str = "mr"  # "mr" or "imdb"; ignored when --train is given.
+    data_dir: str | None = None  # Dataset folder; default: $SEQKIT_DATA_DIR, the cache, or a download.
+    train: str | None = None  # Your own training file (.csv or .tsv).
+    dev: str | None = None  # Your own dev file; default: a stratified share of --train.
+    test: str | None = None  # Your own test file (required with --train).
+    text_column: str = "text"  # Text column of your files.
+    label_column: str = "label"  # Label column of your files.
+    encoding: str = "utf-8"  # Text encoding of your files.
+    cv_folds: int = 0  # k-fold cross-validation on MR or --train (0: a single split).
+    test_fraction: float = 0.1  # Held-out share when a dataset has no test split (MR).
+    dev_fraction: float = 0.1  # Share of training data held out for early stopping.
+    # --- Preprocessing ---
+    tokenizer: str = "word"  # "word" or "char".
+    lowercase: bool = True  # Lowercase before tokenizing.
+    min_freq: int = 1  # Keep tokens seen at least this often in training.
+    max_vocabulary: int = 30000  # Vocabulary size, special tokens included.
+    max_length: int | None = None  # Truncate texts to this many tokens (None: keep all).
+    # --- Model ---
+    embedding_dim: int = 128  # Token embedding width.
+    cell: str = "lstm"  # "lstm", "gru" or "simple".
+    units: int = 64  # Units per recurrent layer and direction.
+    num_layers: int = 1  # Stacked recurrent layers.
+    bidirectional: bool = True  # Read the text in both directions.
+    dropout: float = 0.0  # Dropout on each recurrent layer's inputs.
+    recurrent_dropout: float = 0.0  # Dropout on the recurrent state (leaves the cuDNN path).
+    embedding_dropout: float = 0.3  # Probability of dropping a whole word vector.
+    pooling: str = "max"  # "last", "max", "mean", "attention", or e.g. "max+mean".
+    head_dropout: float = 0.5  # Dropout before the output layer.
+    # --- Training ---
+    batch_size: int = 32  # Examples per batch.
+    epochs: int = 10  # Maximum passes over the training data.
+    learning_rate: float = 0.001  # Adam learning rate.
+    clipnorm: float = 1.0  # Gradient clipping by global norm (0: off).
+    patience: int = 2  # Early-stopping patience in epochs, on dev loss.
+    seed: int = 0  # Seeds splits, initialization and shuffling.
+    # --- Quick mode ---
+    quick: bool = False  # A small, fast run on a slice of the data that still exports.
+    quick_examples: int = 3000  # Training examples kept in quick mode.
+    # --- Outputs ---
+    workdir: str = "runs/sentiment"  # Checkpoints, logs and plots.
+    export_dir: str = "saved_models"  # Exports go to <export_dir>/<name>/<version>/.
+    name: str = "sentiment"  # Export name.
+    export: bool = True  # Export a SavedModel at the end.
+
+
+def quick_config(config):
+    """Shrinks a config for `--quick`: a slice of the data, a small model, three epochs."""
+    return dataclasses.replace(
+        config,
+        epochs=min(config.epochs, 3),
+        embedding_dim=min(config.embedding_dim, 64),
+        units=min(config.units, 32),
+        max_length=min(config.max_length or 200, 200),
+        max_vocabulary=min(config.max_vocabulary, 10000),
+        cv_folds=min(config.cv_folds, 2),
+    )
+
+
+# === Data ===
+
+
+@dataclasses.dataclass
+class Splits:
+    train: tuple  # (texts, labels)
+    dev: tuple | None  # (texts, labels) or None: carved out of train
+    test: tuple | None  # (texts, labels) or None: cross-validation
+    description: str
+
+
+def load_data(config):
+    """Reads the configured data into train/dev/test `(texts, labels)` lists."""
+    if config.train:
+        train = readers.read_table(config.train, config.text_column, config.label_column, encoding=config.encoding)
+        dev = (
+            readers.read_table(config.dev, config.text_column, config.label_column, encoding=config.encoding)
+            if config.dev
+            else None
+        )
+        if not config.test and not config.cv_folds:
+            raise seqkit.DataError("--train needs --test (or --cv-folds=K for cross-validation).")
+        test = (
+            readers.read_table(config.test, config.text_column, config.label_column, encoding=config.encoding)
+            if config.test
+            else None
+        )
+        return Splits(train, dev, test, f"files: train={config.train} dev={config.dev} test={config.test}")
+    if config.dataset == "mr":
+        texts, labels = seqkit.datasets.load_mr(data_dir=config.data_dir)["all"]
+        if config.cv_folds:
+            return Splits((texts, labels), None, None, "MR (10,662 sentences), cross-validation")
+        train_x, test_x, train_y, test_y = splits.holdout_split(
+            texts, labels, test_size=config.test_fraction, seed=config.seed, stratify=labels
+        )
+        return Splits((train_x, train_y), None, (test_x, test_y), f"MR, seeded {1 - config.test_fraction:.0%}/{config.test_fraction:.0%} split")
+    if config.dataset == "imdb":
+        data = seqkit.datasets.load_imdb(data_dir=config.data_dir)
+        return Splits(data["train"], None, data["test"], "IMDB train/test (25,000 / 25,000)")
+    raise config_lib.ConfigError(f"--dataset must be 'mr' or 'imdb' (or give --train). Received: {config.dataset!r}")
+
+
+def _slice(pair, count, seed):
+    """A stratified, seeded subset of `count` examples (quick mode)."""
+    texts, labels = pair
+    if count >= len(texts):
+        return pair
+    keep, _ = splits.holdout_split(
+        np.arange(len(texts)), test_size=len(texts) - count, seed=seed, stratify=labels
+    )
+    return splits.take(texts, keep), splits.take(labels, keep)
+
+
+# === Training and evaluation ===
+
+
+def train_and_evaluate(config, workdir, train, dev, test, export=True):
+    """Trains on `train`, early-stops on `dev`, evaluates on `test`; returns a metrics dict.
+
+    `train`, `dev` and `test` are `(texts, labels)` pairs; `dev` may be None,
+    in which case a stratified `dev_fraction` of `train` is held out.
+    """
+    workdir = Path(workdir)
+    seqkit.set_seed(config.seed)
+    if dev is None:
+        train_x, dev_x, train_y, dev_y = splits.holdout_split(
+            *train, test_size=config.dev_fraction, seed=config.seed, stratify=train[1]
+        )
+        train, dev = (train_x, train_y), (dev_x, dev_y)
+
+    # Vocabulary and labels come from the training data only.
+    tokenizer = seqkit.get_tokenizer({"type": config.tokenizer, "lowercase": config.lowercase})
+    vocabulary = seqkit.Vocabulary.build(
+        tokenizer.iter_tokenize(train[0]), min_freq=config.min_freq, max_size=config.max_vocabulary
+    )
+    labels = seqkit.LabelEncoder.fit(train[1])
+    head = "binary" if labels.num_classes == 2 else "multiclass"
+    preprocessor = seqkit.TextPreprocessor(tokenizer, vocabulary, max_length=config.max_length)
+    train_y = labels.encode(train[1], source="training data")
+    dev_y = labels.encode(dev[1], source=config.dev or "dev data")
+    test_y = labels.encode(test[1], source=config.test or "test data")
+    print(
+        f"data: {len(train[0])} train / {len(dev[0])} dev / {len(test[0])} test; "
+        f"vocabulary {vocabulary.size}; labels {labels.names}"
+    )
+
+    def dataset(texts, targets, shuffle=False):
+        return seqkit.make_dataset(
+            texts, targets, preprocessor=preprocessor, batch_size=config.batch_size, shuffle=shuffle, seed=config.seed
+        )
+
+    train_ds = dataset(train[0], train_y, shuffle=True)
+    dev_ds, test_ds = dataset(dev[0], dev_y), dataset(test[0], test_y)
+
+    model = seqkit.build_classifier(
+        vocabulary.size,
+        num_classes=labels.num_classes,
+        head=head,
+        embedding_dim=config.embedding_dim,
+        embedding_dropout=config.embedding_dropout,
+        cell=config.cell,
+        units=config.units,
+        num_layers=config.num_layers,
+        bidirectional=config.bidirectional,
+        dropout=config.dropout,
+        recurrent_dropout=config.recurrent_dropout,
+        pooling=config.pooling,
+        head_dropout=config.head_dropout,
+    )
+    seqkit.compile_classifier(model, head=head, learning_rate=config.learning_rate, clipnorm=config.clipnorm)
+
+    start = time.time()
+    history = model.fit(
+        train_ds,
+        validation_data=dev_ds,
+        epochs=config.epochs,
+        callbacks=seqkit.training_callbacks(workdir, monitor="val_loss", patience=config.patience),
+        shuffle=False,  # The dataset shuffles itself, before bucketing.
+        verbose=2,
+    )
+    train_seconds = time.time() - start
+    num_tokens = count_tokens(preprocessor, train[0])
+
+    probabilities = seqkit.class_probabilities(model.predict(test_ds.map(lambda x, y: x), verbose=0), head)
+    y_true = np.concatenate([y.numpy() for _, y in test_ds])
+    y_pred = probabilities.argmax(axis=-1)
+    metrics = {
+        "accuracy": float((y_true == y_pred).mean()),
+        "num_train": len(train[0]),
+        "num_dev": len(dev[0]),
+        "num_test": len(test[0]),
+        "vocabulary_size": vocabulary.size,
+        "label_names": labels.names,
+        "epochs_run": len(history.history["loss"]),
+        "train_seconds": round(train_seconds, 1),
+        "train_tokens_per_second": round(num_tokens * len(history.history["loss"]) / train_seconds),
+        "history": {key: [float(v) for v in values] for key, values in history.history.items()},
+    }
+    return metrics, (model, preprocessor, labels, head), (y_true, y_pred)
+
+
+def count_tokens(preprocessor, texts, batch_size=4096):
+    """Token ids the model reads for `texts` (after truncation), for throughput figures."""
+    return sum(
+        int(preprocessor.ragged_ids(texts[begin : begin + batch_size]).row_lengths().numpy().sum())
+        for begin in range(0, len(texts), batch_size)
+    )
+
+
+def run(config):
+    """Runs the configured experiment end to end; returns the final metrics dict."""
+    if config.quick:
+        config = quick_config(config)
+    workdir = seqkit.training.resolve_workdir(config.workdir)
+    print(f"workdir: {workdir}")
+    data = load_data(config)
+    print(f"data: {data.description}")
+    if config.quick:
+        data = Splits(
+            _slice(data.train, config.quick_examples, config.seed),
+            _slice(data.dev, config.quick_examples // 4, config.seed) if data.dev else None,
+            _slice(data.test, config.quick_examples // 2, config.seed) if data.test else None,
+            data.description + f" (quick: a {config.quick_examples}-example slice)",
+        )
+
+    if data.test is None:  # Cross-validation.
+        texts, label_names = data.train
+        folds = splits.stratified_kfold(label_names, n_splits=config.cv_folds, seed=config.seed)
+        fold_metrics, all_true, all_pred = [], [], []
+        for fold, (train_index, test_index) in enumerate(folds, start=1):
+            print(f"--- fold {fold}/{len(folds)}")
+            metrics, trained, (y_true, y_pred) = train_and_evaluate(
+                config,
+                workdir / f"fold{fold}",
+                (splits.take(texts, train_index), splits.take(label_names, train_index)),
+                None,
+                (splits.take(texts, test_index), splits.take(label_names, test_index)),
+            )
+            print(f"fold {fold} accuracy: {metrics['accuracy']:.4f}")
+            fold_metrics.append(metrics)
+            all_true.append(y_true)
+            all_pred.append(y_pred)
+        accuracies = [m["accuracy"] for m in fold_metrics]
+        summary = {
+            "protocol": f"{config.cv_folds}-fold stratified cross-validation",
+            "accuracy": float(np.mean(accuracies)),
+            "accuracy_std": float(np.std(accuracies)),
+            "fold_accuracies": accuracies,
+            "folds": fold_metrics,
+            "exported_model": f"the fold-{len(folds)} model",
+        }
+        y_true, y_pred = np.concatenate(all_true), np.concatenate(all_pred)
+        history = fold_metrics[-1]["history"]
+    else:
+        summary, trained, (y_true, y_pred) = train_and_evaluate(config, workdir, data.train, data.dev, data.test)
+        summary["protocol"] = "held-out test set"
+        history = summary["history"]
+
+    model, preprocessor, labels, head = trained
+    from sklearn.metrics import classification_report
+
+    report = classification_report(y_true, y_pred, target_names=labels.names, digits=4, output_dict=True)
+    summary.update({"data": data.description, "classification_report": report, "config": dataclasses.asdict(config)})
+    print(classification_report(y_true, y_pred, target_names=labels.names, digits=4))
+    accuracy_line = f"accuracy: {summary['accuracy']:.4f}"
+    if "accuracy_std" in summary:
+        accuracy_line += f" ± {summary['accuracy_std']:.4f} over {config.cv_folds} folds"
+    print(accuracy_line)
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    plot_confusion_matrix(y_true, y_pred, labels.names, workdir / "confusion_matrix.png")
+    plot_learning_curves(history, workdir / "learning_curve.png")
+    metrics_json = json.dumps(summary, indent=2)
+    seqkit.utils.atomic_write_text(workdir / "metrics.json", metrics_json)
+    print(f"plots and metrics: {workdir}/{{confusion_matrix.png, learning_curve.png, metrics.json}}")
+    if config.export:
+        path = seqkit.export_classifier(
+            model,
+            preprocessor,
+            labels.names,
+            head=head,
+            export_root=config.export_dir,
+            name=config.name,
+            extra_files={"metrics.json": metrics_json, "config.json": config_lib.config_to_json(config)},
+        )
+        summary["export_path"] = str(path)
+        print(f"exported: {path}")
+    return summary
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    # Keras warns at the end of each first epoch over a dataset of unknown length
+    # (bucketing makes the number of batches unknowable in advance); it is expected.
+    warnings.filterwarnings("ignore", message="Your input ran out of data")
+    if argv and argv[0] in ("-h", "--help"):
+        print(__doc__)
+        print("Options (defaults):\n" + config_lib.describe(Config()))
+        return 0
+    try:
+        config = config_lib.parse_args(Config(), argv)
+        run(config)
+    except ValueError as error:  # DataError and ConfigError are ValueErrors with a readable message.
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

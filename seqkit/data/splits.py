@@ -1,0 +1,47 @@
+"""Seeded train/test splits and cross-validation folds, through scikit-learn."""
+
+import numpy as np
+from sklearn import model_selection
+
+
+def holdout_split(*arrays, test_size=0.1, seed=0, stratify=None):
+    """Splits each array into a train and a held-out part, reproducibly.
+
+    Args:
+        *arrays: lists or arrays of equal length (e.g. texts and labels).
+        test_size: a fraction in (0, 1) or a number of examples.
+        seed: the shuffling seed; the same seed gives the same split.
+        stratify: labels whose class proportions both parts keep.
+
+    Returns:
+        `[a_train, a_test, b_train, b_test, ...]`, lists stay lists.
+
+    Examples:
+    >>> texts, labels = list("abcdefghij"), [0, 1] * 5
+    >>> train_x, test_x, train_y, test_y = holdout_split(texts, labels, test_size=0.2, stratify=labels)
+    >>> sorted(test_y)
+    [0, 1]
+    """
+    return model_selection.train_test_split(
+        *arrays, test_size=test_size, random_state=seed, shuffle=True, stratify=stratify
+    )
+
+
+def stratified_kfold(labels, n_splits=10, seed=0):
+    """`n_splits` folds as `(train_indices, test_indices)`, class proportions kept in each."""
+    splitter = model_selection.StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    labels = np.asarray(labels)
+    return list(splitter.split(np.zeros(len(labels)), labels))
+
+
+def kfold(num_examples, n_splits=10, seed=0):
+    """`n_splits` shuffled folds over `num_examples` items as `(train_indices, test_indices)`."""
+    splitter = model_selection.KFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(num_examples)))
+
+
+def take(items, indices):
+    """`[items[i] for i in indices]`, for lists as well as arrays."""
+    if isinstance(items, np.ndarray):
+        return items[indices]
+    return [items[i] for i in indices]

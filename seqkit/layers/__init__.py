@@ -1,0 +1,4 @@
+"""Keras layers shared by the seqkit builders; `keras.ops` only, so they run on any backend."""
+
+from seqkit.layers.pooling import POOLINGS, AttentionPooling, MaskedPooling
+from seqkit.layers.recurrent_stack import CELLS, RecurrentStack, fused_path_blockers, get_initializer

@@ -1,0 +1,99 @@
+"""Training helpers: seeds, atomic best-checkpoints, and the standard callback set."""
+
+import math
+import os
+from pathlib import Path
+
+import keras
+
+from seqkit.utils import save_model_atomic
+
+
+def set_seed(seed):
+    """Seeds Python, NumPy and the backend, so a run can be repeated."""
+    keras.utils.set_random_seed(int(seed))
+
+
+class BestModelCheckpoint(keras.callbacks.Callback):
+    """Saves the model to a `.keras` file whenever `monitor` improves, atomically.
+
+    Unlike `keras.callbacks.ModelCheckpoint`, a kill mid-save never leaves a
+    truncated file: the model is written to a temporary file and renamed.
+
+    Args:
+        filepath: the `.keras` file to write.
+        monitor: the logged quantity to watch, e.g. `"val_loss"`.
+        mode: `"min"`, `"max"`, or `"auto"` (max for accuracy-like names).
+    """
+
+    def __init__(self, filepath, monitor="val_loss", mode="auto"):
+        super().__init__()
+        if not str(filepath).endswith(".keras"):
+            raise ValueError(f"`filepath` must end in '.keras'. Received: filepath={filepath!r}")
+        if mode == "auto":
+            mode = "max" if any(word in monitor for word in ("acc", "auc", "f1", "precision", "recall")) else "min"
+        if mode not in ("min", "max"):
+            raise ValueError(f"`mode` must be 'min', 'max' or 'auto'. Received: mode={mode!r}")
+        self.filepath = Path(filepath)
+        self.monitor = monitor
+        self.mode = mode
+        self.best = math.inf if mode == "min" else -math.inf
+        self.best_epoch = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            return
+        improved = value < self.best if self.mode == "min" else value > self.best
+        if improved:
+            self.best, self.best_epoch = float(value), epoch
+            save_model_atomic(self.model, self.filepath)
+
+
+def resolve_workdir(path, finished_marker="metrics.json"):
+    """The run folder to use for `path`: itself, unless it holds a finished run.
+
+    An interrupted run (no `finished_marker` yet) is resumed in place. A finished
+    run is never overwritten: the next free `path-2`, `path-3`, ... is used.
+    """
+    path = Path(os.fspath(path))
+    candidate, number = path, 1
+    while (candidate / finished_marker).exists():
+        number += 1
+        candidate = path.with_name(f"{path.name}-{number}")
+    return candidate
+
+
+def training_callbacks(
+    workdir,
+    monitor="val_loss",
+    patience=3,
+    backup=True,
+    csv_log=True,
+    tensorboard=False,
+):
+    """The standard set: early stopping, best checkpoint, resume, and logs.
+
+    Args:
+        workdir: the run folder; it receives `best.keras`, `backup/`, `log.csv`
+            and `tensorboard/`.
+        monitor: the held-out quantity that early stopping and checkpoints watch.
+        patience: epochs without improvement before stopping (0 disables early stopping).
+        backup: resume after an interruption with `keras.callbacks.BackupAndRestore`.
+        csv_log: append per-epoch metrics to `log.csv`.
+        tensorboard: write TensorBoard logs.
+    """
+    workdir = Path(os.fspath(workdir))
+    workdir.mkdir(parents=True, exist_ok=True)
+    callbacks = [BestModelCheckpoint(workdir / "best.keras", monitor=monitor)]
+    if patience:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True, verbose=1)
+        )
+    if backup:
+        callbacks.append(keras.callbacks.BackupAndRestore(backup_dir=str(workdir / "backup")))
+    if csv_log:
+        callbacks.append(keras.callbacks.CSVLogger(str(workdir / "log.csv"), append=True))
+    if tensorboard:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(workdir / "tensorboard")))
+    return callbacks

@@ -1,0 +1,63 @@
+"""Small helpers shared across seqkit: atomic writes of files and directories."""
+
+import contextlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+
+def atomic_write_text(path, text, encoding="utf-8"):
+    """Writes `text` to `path` through a temporary file and a rename.
+
+    A reader sees either the old file or the complete new one, never half of it.
+    """
+    path = Path(os.fspath(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding=encoding) as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, 0o644)  # mkstemp makes it owner-only; a written file is for everyone to read.
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
+@contextlib.contextmanager
+def atomic_directory(final_path):
+    """Yields a temporary directory that is renamed to `final_path` on success.
+
+    `final_path` must not exist: it is never overwritten. On any error the
+    temporary directory is removed and `final_path` is left untouched.
+    """
+    final_path = Path(os.fspath(final_path))
+    if final_path.exists():
+        raise FileExistsError(f"Refusing to overwrite existing path: {final_path}")
+    final_path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = Path(tempfile.mkdtemp(prefix=f".{final_path.name}.", suffix=".tmp", dir=final_path.parent))
+    try:
+        yield temporary
+        os.chmod(temporary, 0o755)  # mkdtemp makes it owner-only; servers often run as another user.
+        os.rename(temporary, final_path)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+
+
+def save_model_atomic(model, path):
+    """Saves a Keras model to a `.keras` file atomically."""
+    path = Path(os.fspath(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp.keras")
+    try:
+        model.save(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
