@@ -68,6 +68,8 @@ class Config:
     embedding_dropout: float = 0.3  # Probability of dropping a whole word vector.
     pooling: str = "max"  # "last", "max", "mean", "attention", or e.g. "max+mean".
     head_dropout: float = 0.5  # Dropout before the output layer.
+    ngram_dim: int = 0  # Width of a bag-of-n-grams branch beside the RNN (0: off).
+    ngram_buckets: int = 200000  # Hash buckets for the bigrams of that branch.
     # --- Training ---
     batch_size: int = 32  # Examples per batch.
     epochs: int = 10  # Maximum passes over the training data.
@@ -162,23 +164,27 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True):
     """
     workdir = Path(workdir)
     seqkit.set_seed(config.seed)
+    # Labels come from the training data only; an unseen dev/test label is an error, found up front.
+    labels = seqkit.LabelEncoder.fit(train[1])
+    head = "binary" if labels.num_classes == 2 else "multiclass"
+    test_y = labels.encode(test[1], source=config.test or "test data")
     if dev is None:
+        counts = np.unique(train[1], return_counts=True)[1]
+        if len(train[0]) < 4:
+            raise seqkit.DataError(f"Too little training data to hold out a dev set: {len(train[0])} examples.")
         train_x, dev_x, train_y, dev_y = splits.holdout_split(
-            *train, test_size=config.dev_fraction, seed=config.seed, stratify=train[1]
+            *train, test_size=config.dev_fraction, seed=config.seed, stratify=train[1] if counts.min() >= 2 else None
         )
         train, dev = (train_x, train_y), (dev_x, dev_y)
+    train_y = labels.encode(train[1], source=config.train or "training data")
+    dev_y = labels.encode(dev[1], source=config.dev or "dev data")
 
-    # Vocabulary and labels come from the training data only.
+    # The vocabulary comes from the training text only.
     tokenizer = seqkit.get_tokenizer({"type": config.tokenizer, "lowercase": config.lowercase})
     vocabulary = seqkit.Vocabulary.build(
         tokenizer.iter_tokenize(train[0]), min_freq=config.min_freq, max_size=config.max_vocabulary
     )
-    labels = seqkit.LabelEncoder.fit(train[1])
-    head = "binary" if labels.num_classes == 2 else "multiclass"
     preprocessor = seqkit.TextPreprocessor(tokenizer, vocabulary, max_length=config.max_length)
-    train_y = labels.encode(train[1], source="training data")
-    dev_y = labels.encode(dev[1], source=config.dev or "dev data")
-    test_y = labels.encode(test[1], source=config.test or "test data")
     print(
         f"data: {len(train[0])} train / {len(dev[0])} dev / {len(test[0])} test; "
         f"vocabulary {vocabulary.size}; labels {labels.names}"
@@ -206,6 +212,8 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True):
         recurrent_dropout=config.recurrent_dropout,
         pooling=config.pooling,
         head_dropout=config.head_dropout,
+        ngram_dim=config.ngram_dim,
+        ngram_buckets=config.ngram_buckets,
     )
     seqkit.compile_classifier(model, head=head, learning_rate=config.learning_rate, clipnorm=config.clipnorm)
 

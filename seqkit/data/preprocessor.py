@@ -27,7 +27,7 @@ class TextPreprocessor(keras.layers.Layer):
     Examples:
     >>> vocabulary = Vocabulary.build([["good", "film"]])
     >>> TextPreprocessor("word", vocabulary)(["Good film!"]).numpy().tolist()
-    [[4, 5, 1]]
+    [[5, 4, 1]]
     """
 
     def __init__(self, tokenizer, vocabulary, max_length=None, **kwargs):

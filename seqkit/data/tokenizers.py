@@ -9,11 +9,15 @@ import tensorflow as tf
 
 # Tags such as IMDB's `<br />`.
 _HTML_TAG = r"<[^>]{0,200}>"
-# Unicode whitespace: RE2's `\s` is ASCII only, `\p{Z}` adds the Unicode separators.
-_WHITESPACE = r"[\s\p{Z}]+"
-# One punctuation or symbol character: not a letter, digit, combining mark,
-# apostrophe or space. It becomes a token of its own ("great!" -> "great", "!").
-_PUNCTUATION = r"([^\p{L}\p{N}\p{M}\s\p{Z}'])"
+# Whitespace as Python's `str.isspace` sees it: RE2's `\s` is only [\t\n\f\r ], so add
+# \v, the information separators U+001C-U+001F, NEL (U+0085, e.g. a Latin-1 decoded
+# Windows-1252 ellipsis) and the Unicode separators `\p{Z}`.
+_SPACE = r"\s\x{0B}\x{1C}-\x{1F}\x{85}\p{Z}"
+_WHITESPACE = rf"[{_SPACE}]+"
+# One punctuation or symbol character, with any combining marks that follow it (an
+# emoji's variation selector): not a letter, digit, combining mark, apostrophe or
+# space. It becomes a token of its own ("great!" -> "great", "!").
+_PUNCTUATION = rf"([^\p{{L}}\p{{N}}\p{{M}}{_SPACE}']\p{{M}}*)"
 
 
 def _clean(strings, lowercase, strip_html):
@@ -21,6 +25,8 @@ def _clean(strings, lowercase, strip_html):
     strings = tf.strings.unicode_transcode(
         strings, "UTF-8", "UTF-8", errors="replace", replace_control_characters=False
     )
+    # NUL becomes U+FFFD too: `tf.strings.lower` would silently cut the text at a NUL.
+    strings = tf.strings.regex_replace(strings, r"\x00", "\ufffd")
     if strip_html:
         strings = tf.strings.regex_replace(strings, _HTML_TAG, " ")
     if lowercase:
@@ -49,7 +55,12 @@ class Tokenizer:
         [['great', 'film', '!']]
         """
         single = isinstance(texts, str)
-        batch = [texts] if single else list(texts)
+        try:
+            batch = [texts] if single else list(texts)
+        except TypeError:
+            raise ValueError(
+                f"Tokenizers take a string or a list of strings. Received: {type(texts).__name__} {texts!r}"
+            ) from None
         for position, text in enumerate(batch):
             if not isinstance(text, str):
                 raise ValueError(
@@ -152,7 +163,10 @@ def get_tokenizer(identifier):
         identifier = {"type": identifier}
     if isinstance(identifier, dict) and identifier.get("type") in TOKENIZERS:
         options = {key: value for key, value in identifier.items() if key != "type"}
-        return TOKENIZERS[identifier["type"]](**options)
+        try:
+            return TOKENIZERS[identifier["type"]](**options)
+        except TypeError as error:
+            raise ValueError(f"Invalid tokenizer config {identifier!r}: {error}") from None
     raise ValueError(
         f"`tokenizer` must be one of {sorted(TOKENIZERS)}, a config dict with a 'type' key, "
         f"or a Tokenizer. Received: tokenizer={identifier!r}"

@@ -168,9 +168,12 @@ class Vocabulary:
 
     @classmethod
     def from_json(cls, data, source="<json>"):
-        if not isinstance(data, dict) or data.get("format") != _FORMAT or "tokens" not in data:
+        if not isinstance(data, dict) or data.get("format") != _FORMAT or not isinstance(data.get("tokens"), list):
             raise DataError(f"{source}: not a seqkit vocabulary file (expected format {_FORMAT!r}).")
-        return cls(data["tokens"])
+        try:
+            return cls(data["tokens"])
+        except ValueError as error:
+            raise DataError(f"{source}: invalid vocabulary: {error}") from None
 
     def save(self, path):
         """Writes the vocabulary as JSON, atomically."""

@@ -2,3 +2,4 @@
 
 from seqkit.layers.pooling import POOLINGS, AttentionPooling, MaskedPooling
 from seqkit.layers.recurrent_stack import CELLS, RecurrentStack, fused_path_blockers, get_initializer
+from seqkit.layers.ngram_embedding import NgramEmbedding

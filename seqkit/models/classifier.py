@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 
-from seqkit.layers import POOLINGS, AttentionPooling, MaskedPooling, RecurrentStack
+from seqkit.layers import POOLINGS, AttentionPooling, MaskedPooling, NgramEmbedding, RecurrentStack
 
 HEADS = ("binary", "multiclass", "multilabel", "regression")
 
@@ -28,6 +28,9 @@ def build_classifier(
     activation="tanh",
     pooling="max",
     attention_dim=64,
+    ngram_dim=0,
+    ngram_orders=(1, 2),
+    ngram_buckets=200_000,
     hidden_dim=0,
     head_dropout=0.5,
     name="classifier",
@@ -51,6 +54,11 @@ def build_classifier(
         pooling: `"last"`, `"max"`, `"mean"` or `"attention"`, or several joined by
             "+" (e.g. `"max+mean"`), concatenated.
         attention_dim: the scoring MLP width of attention pooling.
+        ngram_dim: if > 0, a bag of hashed n-grams (`NgramEmbedding`) of this
+            width is concatenated with the pooled recurrent features: a
+            wide-and-deep classifier. Off by default.
+        ngram_orders: the n-gram orders of that bag, e.g. `(1, 2)`.
+        ngram_buckets: hash buckets for n-grams of order >= 2.
         hidden_dim: an optional ReLU layer before the output (0: none).
         head_dropout: dropout before the output layer.
 
@@ -125,6 +133,9 @@ def build_classifier(
     if pooling_layers:
         pooled = [layer(features) for layer in pooling_layers]
         features = pooled[0] if len(pooled) == 1 else keras.layers.Concatenate(name="pooled")(pooled)
+    if ngram_dim:
+        bag = NgramEmbedding(vocabulary_size, ngram_dim, orders=ngram_orders, num_buckets=ngram_buckets, name="ngram_embedding")
+        features = keras.layers.Concatenate(name="deep_and_wide")([features, bag(token_ids)])
     if hidden_dim:
         features = keras.layers.Dropout(head_dropout, name="hidden_dropout")(features)
         features = keras.layers.Dense(hidden_dim, activation="relu", name="hidden")(features)

@@ -1,0 +1,95 @@
+"""A bag of hashed n-grams over token ids (fastText-style), as a Keras layer.
+
+There is no maintained Keras 3 layer for this: `TextVectorization(ngrams=...)`
+works on strings, outside the model, and only in TensorFlow. This one hashes
+n-grams of token ids with `keras.ops`, so it runs on any backend and inside an
+export, with no change to preprocessing.
+"""
+
+import keras
+from keras import ops
+
+# The largest int whose square fits in int32: keeps hashing overflow-free on any backend.
+_BASE = 46340
+
+
+@keras.saving.register_keras_serializable(package="seqkit")
+class NgramEmbedding(keras.layers.Layer):
+    """Embeds every token and every hashed n-gram of a sequence, then averages them.
+
+    Unigrams use their token id; n-grams of order 2 and more are hashed into
+    `num_buckets` ids. Padding (id 0) and n-grams that touch it are ignored.
+    The output is the mean embedding, a `(batch, output_dim)` summary that
+    complements a recurrent encoder with cheap, strong local features (the
+    "wide" half of a wide-and-deep classifier).
+
+    Args:
+        vocabulary_size: the number of token ids.
+        output_dim: the embedding width.
+        orders: the n-gram orders to use, e.g. `(1, 2)` for unigrams and bigrams.
+        num_buckets: hash buckets for the n-grams of order >= 2.
+
+    Examples:
+    >>> import numpy as np
+    >>> NgramEmbedding(100, 8)(np.array([[5, 6, 7, 0]])).shape
+    (1, 8)
+    """
+
+    def __init__(self, vocabulary_size, output_dim, orders=(1, 2), num_buckets=200_000, **kwargs):
+        super().__init__(**kwargs)
+        orders = tuple(int(order) for order in orders)
+        if not orders or min(orders) < 1:
+            raise ValueError(f"`orders` must be positive n-gram orders, e.g. (1, 2). Received: orders={orders!r}")
+        if not isinstance(num_buckets, int) or num_buckets < 1:
+            raise ValueError(f"`num_buckets` must be a positive int. Received: num_buckets={num_buckets!r}")
+        self.vocabulary_size = int(vocabulary_size)
+        self.output_dim = int(output_dim)
+        self.orders = orders
+        self.num_buckets = num_buckets
+        self.embedding = keras.layers.Embedding(
+            self.vocabulary_size + num_buckets, self.output_dim, embeddings_initializer="uniform", name="table"
+        )
+
+    def build(self, input_shape):
+        self.embedding.build((None,))
+
+    def ngram_ids(self, token_ids):
+        """`(ids, valid)` for every n-gram position: `(batch, positions)` each, all orders concatenated."""
+        token_ids = ops.cast(token_ids, "int32")
+        present = ops.not_equal(token_ids, 0)
+        all_ids, all_valid = [], []
+        for order in self.orders:
+            if order == 1:
+                all_ids.append(token_ids)
+                all_valid.append(present)
+                continue
+            length = ops.shape(token_ids)[1]
+            # Sequences shorter than `order` have no n-gram of that order.
+            steps = max(length - order + 1, 0) if isinstance(length, int) else ops.maximum(length - order + 1, 0)
+            hashed = ops.mod(token_ids[:, :steps], _BASE)
+            valid = present[:, :steps]
+            for offset in range(1, order):
+                following = token_ids[:, offset : offset + steps]
+                hashed = ops.mod(ops.mod(hashed, _BASE) * _BASE + ops.mod(following, _BASE), self.num_buckets)
+                valid = ops.logical_and(valid, ops.not_equal(following, 0))
+            all_ids.append(hashed + self.vocabulary_size)
+            all_valid.append(valid)
+        return ops.concatenate(all_ids, axis=1), ops.concatenate(all_valid, axis=1)
+
+    def call(self, token_ids):
+        ids, valid = self.ngram_ids(token_ids)
+        weights = ops.expand_dims(ops.cast(valid, self.compute_dtype), -1)
+        vectors = self.embedding(ids) * weights
+        return ops.sum(vectors, axis=1) / ops.maximum(ops.sum(weights, axis=1), 1.0)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.output_dim)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "vocabulary_size": self.vocabulary_size,
+            "output_dim": self.output_dim,
+            "orders": list(self.orders),
+            "num_buckets": self.num_buckets,
+        }

@@ -1,0 +1,97 @@
+import json
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import seqkit
+
+TEXTS = ["a wonderful moving film", "dull and tedious", "wonderful acting", "tedious plot"]
+LABELS = ["pos", "neg", "pos", "neg"]
+
+# Loads an export with plain TensorFlow in a fresh process where `import seqkit` fails.
+SERVE_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    sys.modules["seqkit"] = None  # Any attempt to import seqkit now raises ImportError.
+    import tensorflow as tf
+    model = tf.saved_model.load(sys.argv[1])
+    texts = json.loads(sys.argv[2])
+    outputs = model.signatures["serving_default"](text=tf.constant(texts, dtype=tf.string))
+    print(json.dumps({key: value.numpy().tolist() for key, value in outputs.items()}, default=lambda b: b.decode("utf-8", "replace")))
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    seqkit.set_seed(0)
+    tokenizer = seqkit.WordTokenizer()
+    vocabulary = seqkit.Vocabulary.build(tokenizer(TEXTS))
+    preprocessor = seqkit.TextPreprocessor(tokenizer, vocabulary, max_length=64)
+    labels = seqkit.LabelEncoder.fit(LABELS)
+    model = seqkit.compile_classifier(seqkit.build_classifier(vocabulary.size, units=8, embedding_dim=8))
+    model.fit(preprocessor(TEXTS), labels.encode(LABELS), epochs=30, verbose=0)
+    return model, preprocessor, labels
+
+
+def serve(path, texts):
+    result = subprocess.run(
+        [sys.executable, "-c", SERVE_SCRIPT, str(path), json.dumps(texts)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_export_serves_raw_strings_without_seqkit(trained, tmp_path):
+    model, preprocessor, labels = trained
+    path = seqkit.export_classifier(model, preprocessor, labels.names, export_root=tmp_path, name="sentiment",
+                                    extra_files={"metrics.json": '{"accuracy": 1.0}'})
+    assert path == tmp_path / "sentiment" / "1"
+    assert json.loads((path / "metrics.json").read_text()) == {"accuracy": 1.0}
+    assert json.loads((path / "seqkit.json").read_text())["label_names"] == ["neg", "pos"]
+
+    texts = ["A wonderful, moving film!", "Dull and tedious.", "", "😀 \u0000\u0007 ctrl", "wonderful " * 2000]
+    served = serve(path, texts)
+    expected = seqkit.class_probabilities(model.predict(preprocessor(texts), verbose=0))
+    np.testing.assert_allclose(served["probabilities"], expected, atol=1e-5)
+    assert served["labels"] == [labels.names[i] for i in expected.argmax(-1)]
+    assert served["labels"][:2] == ["pos", "neg"]
+
+
+def test_versions_increment_and_never_overwrite(trained, tmp_path):
+    model, preprocessor, labels = trained
+    first = seqkit.export_classifier(model, preprocessor, labels.names, export_root=tmp_path, name="m")
+    marker = first / "metrics.json"
+    marker.write_text("kept")
+    second = seqkit.export_classifier(model, preprocessor, labels.names, export_root=tmp_path, name="m")
+    assert (first.name, second.name) == ("1", "2")
+    assert marker.read_text() == "kept"
+
+
+def test_failed_export_leaves_no_partial_version(trained, tmp_path, monkeypatch):
+    model, preprocessor, labels = trained
+    first = seqkit.export_classifier(model, preprocessor, labels.names, export_root=tmp_path, name="m")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+
+    original_save = tf.saved_model.save
+
+    def save_then_die(*args, **kwargs):
+        original_save(*args, **kwargs)  # The SavedModel is fully written to the staging folder...
+        raise KeyboardInterrupt("killed mid-export")  # ...and the process dies before the rename.
+
+    monkeypatch.setattr(tf.saved_model, "save", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        seqkit.export_classifier(model, preprocessor, labels.names, export_root=tmp_path, name="m")
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    assert (first / "saved_model.pb").stat().st_size > 1000
+
+
+def test_export_name_is_validated(trained, tmp_path):
+    model, preprocessor, labels = trained
+    with pytest.raises(ValueError, match="simple folder name"):
+        seqkit.export_classifier(model, preprocessor, labels.names, export_root=tmp_path, name="../escape")

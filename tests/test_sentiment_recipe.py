@@ -1,0 +1,129 @@
+"""The sentiment recipe end to end: quick mode on real data, user files, and bad input."""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def sentiment():
+    spec = importlib.util.spec_from_file_location("sentiment_recipe", REPO / "recipes" / "sentiment.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def mr_files(shared_data, tmp_path_factory):
+    """Small CSV/TSV files cut from the real MR sentences, as a user would bring them."""
+    from seqkit.data import readers
+
+    texts, labels = readers.read_mr(shared_data / "mr-rt-polarity")
+    folder = tmp_path_factory.mktemp("user_files")
+    train = list(zip(texts[:400] + texts[-400:], labels[:400] + labels[-400:]))
+    test = list(zip(texts[400:500] + texts[-500:-400], labels[400:500] + labels[-500:-400]))
+    for name, rows, separator in (("train.csv", train, ","), ("test.tsv", test, "\t")):
+        import pandas as pd
+
+        pd.DataFrame(rows, columns=["review", "sentiment"]).to_csv(folder / name, sep=separator, index=False)
+    return folder
+
+
+def test_quick_mode_end_to_end(shared_data, tmp_path):
+    """The README's main command: real MR data, trains, evaluates, plots, exports."""
+    result = subprocess.run(
+        [sys.executable, str(REPO / "recipes" / "sentiment.py"), "--quick",
+         f"--workdir={tmp_path / 'run'}", f"--export-dir={tmp_path / 'exports'}"],
+        capture_output=True, text=True, env={**os.environ, "SEQKIT_DATA_DIR": str(shared_data)}, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "precision" in result.stdout and "accuracy:" in result.stdout
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["accuracy"] > 0.6  # Chance is 0.5; three epochs on 3,000 sentences reach ~0.65-0.72.
+    assert metrics["num_train"] + metrics["num_dev"] == 3000
+    for name in ("confusion_matrix.png", "learning_curve.png"):
+        assert (tmp_path / "run" / name).read_bytes()[:4] == b"\x89PNG"
+    export = tmp_path / "exports" / "sentiment" / "1"
+    assert (export / "saved_model.pb").is_file()
+    assert json.loads((export / "metrics.json").read_text())["accuracy"] == metrics["accuracy"]
+    assert json.loads((export / "config.json").read_text())["quick"] is True
+
+
+def test_user_files_and_cross_validation(sentiment, mr_files, tmp_path):
+    common = ["--text-column=review", "--label-column=sentiment", "--epochs=1", "--units=8", "--embedding-dim=16",
+              f"--export-dir={tmp_path / 'exports'}"]
+    code = sentiment.main([f"--train={mr_files / 'train.csv'}", f"--test={mr_files / 'test.tsv'}",
+                           f"--workdir={tmp_path / 'split'}", *common])
+    assert code == 0
+    metrics = json.loads((tmp_path / "split" / "metrics.json").read_text())
+    assert metrics["num_test"] == 200 and metrics["label_names"] == ["neg", "pos"]
+
+    code = sentiment.main([f"--train={mr_files / 'train.csv'}", "--cv-folds=2", f"--workdir={tmp_path / 'cv'}", *common])
+    assert code == 0
+    metrics = json.loads((tmp_path / "cv" / "metrics.json").read_text())
+    assert len(metrics["fold_accuracies"]) == 2
+    assert metrics["classification_report"]["macro avg"]["support"] == 800  # Every example predicted once.
+    assert sorted(p.name for p in (tmp_path / "exports" / "sentiment").iterdir()) == ["1", "2"]
+
+
+def write(path, text, encoding="utf-8"):
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+BAD_INPUTS = {
+    "missing_file": (lambda d: ["--train", str(d / "nope.csv"), "--test", str(d / "test.csv")], ["nope.csv", "not found"]),
+    "wrong_column": (lambda d: ["--train", str(d / "train.csv"), "--test", str(d / "test.csv"), "--text-column=body"],
+                     ["train.csv", "'body'", "Available columns", "['text', 'label']"]),
+    "empty_text": (lambda d: ["--train", str(d / "empty_text.csv"), "--test", str(d / "test.csv")],
+                   ["empty_text.csv", "row 2", "line 3", "empty text"]),
+    "unseen_label": (lambda d: ["--train", str(d / "train.csv"), "--test", str(d / "unseen.csv")],
+                     ["unseen.csv", "row 2", "'meh'", "never seen"]),
+    "undecodable": (lambda d: ["--train", str(d / "latin1.csv"), "--test", str(d / "test.csv")],
+                    ["latin1.csv", "line 3", "--encoding"]),
+    "wrong_type": (lambda d: ["--epochs=ten"], ["--epochs expects int", "'ten'"]),
+    "unknown_key": (lambda d: ["--epoch=3"], ["Unknown option --epoch"]),
+    "train_without_test": (lambda d: ["--train", str(d / "train.csv")], ["--train needs --test"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_is_a_clear_error(sentiment, tmp_path, capsys, case):
+    write(tmp_path / "train.csv", "text,label\ngood film,pos\nbad film,neg\n")
+    write(tmp_path / "test.csv", "text,label\ngreat film,pos\n")
+    write(tmp_path / "empty_text.csv", "text,label\ngood film,pos\n  ,neg\n")
+    write(tmp_path / "unseen.csv", "text,label\ngood,pos\nso-so,meh\n")
+    write(tmp_path / "latin1.csv", "text,label\ngood,pos\ncafé crème,neg\n", encoding="latin-1")
+    arguments, expected = BAD_INPUTS[case]
+    code = sentiment.main([*arguments(tmp_path), f"--workdir={tmp_path / 'run'}", f"--export-dir={tmp_path / 'x'}"])
+    error = capsys.readouterr().err
+    assert code == 2
+    assert error.startswith("error: ") and "Traceback" not in error
+    for fragment in expected:
+        assert fragment in error
+    assert not (tmp_path / "x").exists()  # Nothing was exported.
+
+
+def test_latin1_file_reads_with_encoding_option(sentiment, tmp_path):
+    write(tmp_path / "train.csv", "text,label\n" + "café crème,neg\nsuperbe,pos\n" * 20, encoding="latin-1")
+    write(tmp_path / "test.csv", "text,label\ncrème,neg\nsuperbe,pos\n", encoding="latin-1")
+    code = sentiment.main([f"--train={tmp_path / 'train.csv'}", f"--test={tmp_path / 'test.csv'}", "--encoding=latin-1",
+                           "--epochs=1", "--units=4", "--embedding-dim=4", f"--workdir={tmp_path / 'run'}", "--no-export"])
+    assert code == 0
+
+
+def test_a_finished_run_is_never_overwritten(sentiment, tmp_path):
+    finished = tmp_path / "run"
+    finished.mkdir()
+    (finished / "metrics.json").write_text('{"accuracy": 0.9}')
+    from seqkit.training import resolve_workdir
+
+    assert resolve_workdir(finished) == tmp_path / "run-2"
+    assert resolve_workdir(tmp_path / "fresh") == tmp_path / "fresh"
+    assert (finished / "metrics.json").read_text() == '{"accuracy": 0.9}'
