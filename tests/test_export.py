@@ -95,3 +95,24 @@ def test_export_name_is_validated(trained, tmp_path):
     model, preprocessor, labels = trained
     with pytest.raises(ValueError, match="simple folder name"):
         seqkit.export_classifier(model, preprocessor, labels.names, export_root=tmp_path, name="../escape")
+
+
+def test_multilabel_and_regression_heads_export(tmp_path):
+    import tensorflow as tf
+
+    seqkit.set_seed(0)
+    tokenizer = seqkit.WordTokenizer()
+    vocabulary = seqkit.Vocabulary.build(tokenizer(TEXTS))
+    preprocessor = seqkit.TextPreprocessor(tokenizer, vocabulary)
+    for head, names in (("multilabel", ["action", "comedy", "drama"]), ("regression", [])):
+        model = seqkit.build_classifier(vocabulary.size, num_classes=max(len(names), 2), head=head, units=4,
+                                        embedding_dim=4)
+        path = seqkit.export_classifier(model, preprocessor, names, head=head, export_root=tmp_path, name=head)
+        outputs = tf.saved_model.load(str(path)).signatures["serving_default"](text=tf.constant(TEXTS))
+        expected = model.predict(preprocessor(TEXTS), verbose=0)
+        if head == "regression":
+            np.testing.assert_allclose(outputs["value"].numpy(), expected.ravel(), atol=1e-5)
+        else:
+            np.testing.assert_allclose(outputs["probabilities"].numpy(), expected, atol=1e-5)
+            chosen = ["|".join(n for n, p in zip(names, row) if p >= 0.5) for row in expected]
+            assert [label.decode() for label in outputs["labels"].numpy()] == chosen

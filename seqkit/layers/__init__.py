@@ -1,4 +1,9 @@
-"""Keras layers shared by the seqkit builders; `keras.ops` only, so they run on any backend."""
+"""Keras layers shared by the seqkit builders; `keras.ops` only, so they run on any backend.
+
+(`Embedding` adds a TensorFlow fast path for its lookup; other backends use Keras' own.)
+"""
+
+from seqkit.layers.embedding import Embedding
 
 from seqkit.layers.pooling import POOLINGS, AttentionPooling, MaskedPooling
 from seqkit.layers.recurrent_stack import CELLS, RecurrentStack, fused_path_blockers, get_initializer

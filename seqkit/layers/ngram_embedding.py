@@ -9,6 +9,8 @@ export, with no change to preprocessing.
 import keras
 from keras import ops
 
+from seqkit.layers.embedding import Embedding
+
 # The largest int whose square fits in int32: keeps hashing overflow-free on any backend.
 _BASE = 46340
 
@@ -22,6 +24,10 @@ class NgramEmbedding(keras.layers.Layer):
     The output is the mean embedding, a `(batch, output_dim)` summary that
     complements a recurrent encoder with cheap, strong local features (the
     "wide" half of a wide-and-deep classifier).
+
+    Cost: with seqkit's `Embedding` lookup and `LazyAdam` (the classifier's
+    default), a step touches only the rows its n-grams use, so a large table is
+    cheap on TensorFlow. Keras' own Adam updates every row at every step.
 
     Args:
         vocabulary_size: the number of token ids.
@@ -46,7 +52,7 @@ class NgramEmbedding(keras.layers.Layer):
         self.output_dim = int(output_dim)
         self.orders = orders
         self.num_buckets = num_buckets
-        self.embedding = keras.layers.Embedding(
+        self.embedding = Embedding(
             self.vocabulary_size + num_buckets, self.output_dim, embeddings_initializer="uniform", name="table"
         )
 

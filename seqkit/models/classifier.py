@@ -3,7 +3,8 @@
 import keras
 import numpy as np
 
-from seqkit.layers import POOLINGS, AttentionPooling, MaskedPooling, NgramEmbedding, RecurrentStack
+from seqkit.optimizers import LazyAdam
+from seqkit.layers import POOLINGS, AttentionPooling, Embedding, MaskedPooling, NgramEmbedding, RecurrentStack
 
 HEADS = ("binary", "multiclass", "multilabel", "regression")
 
@@ -90,7 +91,7 @@ def build_classifier(
         embeddings_initializer = keras.initializers.Constant(embedding_matrix)
 
     # === Layers ===
-    embedding = keras.layers.Embedding(
+    embedding = Embedding(
         vocabulary_size,
         embedding_dim,
         mask_zero=True,
@@ -156,7 +157,13 @@ def _output_layer(head, num_classes):
 
 
 def compile_classifier(model, head="binary", learning_rate=1e-3, clipnorm=1.0, jit_compile="auto"):
-    """Compiles with Adam, gradient clipping by global norm, and the head's loss and metrics."""
+    """Compiles with Adam, gradient clipping, and the head's loss and metrics.
+
+    The optimizer is `LazyAdam`: Adam that updates only the embedding rows a
+    batch uses (identical to Keras' Adam for every other weight). `clipnorm`
+    clips each weight's gradient to that norm (Keras' `clipnorm`); 0 or None
+    turns clipping off.
+    """
     if head not in HEADS:
         raise ValueError(f"`head` must be one of {HEADS}. Received: head={head!r}")
     losses = {
@@ -171,7 +178,7 @@ def compile_classifier(model, head="binary", learning_rate=1e-3, clipnorm=1.0, j
         "multilabel": [keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc", multi_label=True)],
         "regression": [keras.metrics.MeanAbsoluteError(name="mae")],
     }
-    optimizer = keras.optimizers.Adam(learning_rate=learning_rate, clipnorm=clipnorm or None)
+    optimizer = LazyAdam(learning_rate=learning_rate, clipnorm=clipnorm or None)
     model.compile(optimizer=optimizer, loss=losses[head], metrics=metrics[head], jit_compile=jit_compile)
     return model
 

@@ -1,0 +1,44 @@
+import keras
+import numpy as np
+import pytest
+
+from seqkit.layers import NgramEmbedding
+from seqkit.testing import run_layer_test
+
+
+def test_ngram_ids_skip_padding():
+    layer = NgramEmbedding(vocabulary_size=10, output_dim=2, orders=(1, 2), num_buckets=7)
+    ids, valid = layer.ngram_ids(np.array([[4, 5, 6, 0]]))
+    ids, valid = keras.ops.convert_to_numpy(ids), keras.ops.convert_to_numpy(valid)
+    # 4 unigram slots, then 3 bigram slots: (4,5), (5,6), (6,<pad>).
+    assert valid.tolist() == [[True, True, True, False, True, True, False]]
+    assert ids[0, :3].tolist() == [4, 5, 6]
+    expected_bigrams = [10 + (a * 46340 + b) % 7 for a, b in ((4, 5), (5, 6))]
+    assert ids[0, 4:6].tolist() == expected_bigrams
+
+
+def test_output_is_the_mean_of_valid_ngram_vectors():
+    layer = NgramEmbedding(vocabulary_size=10, output_dim=3, orders=(1, 2), num_buckets=7)
+    inputs = np.array([[4, 5, 0, 0]])
+    output = keras.ops.convert_to_numpy(layer(inputs))
+    table = keras.ops.convert_to_numpy(layer.embedding.embeddings)
+    rows = [4, 5, 10 + (4 * 46340 + 5) % 7]
+    np.testing.assert_allclose(output[0], table[rows].mean(axis=0), rtol=1e-6)
+    # Extra padding changes nothing.
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(np.array([[4, 5, 0, 0, 0, 0]]))), output, rtol=1e-6)
+
+
+def test_sequences_shorter_than_the_order():
+    layer = NgramEmbedding(vocabulary_size=10, output_dim=2, orders=(1, 2, 3))
+    assert layer(np.array([[4]])).shape == (1, 2)
+
+
+def test_serialization():
+    run_layer_test(NgramEmbedding, {"vocabulary_size": 20, "output_dim": 4, "num_buckets": 50},
+                   np.array([[3, 4, 5, 0], [7, 0, 0, 0]], "int32"), (2, 4), expected_num_trainable_weights=1)
+
+
+@pytest.mark.parametrize("kwargs,message", [({"orders": (0,)}, "`orders`"), ({"num_buckets": 0}, "`num_buckets`")])
+def test_invalid_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        NgramEmbedding(10, 2, **kwargs)

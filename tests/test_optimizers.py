@@ -1,0 +1,61 @@
+import keras
+import numpy as np
+import pytest
+
+from seqkit.optimizers import LazyAdam
+
+IDS = np.array([[1, 2, 2], [3, 1, 1]])  # Repeated ids, and rows 0 and 4..19 never touched.
+
+
+def embedding_model():
+    """Mean of embedding rows -> Dense: its embedding gradient is sparse (IndexedSlices)."""
+    inputs = keras.Input((None,), dtype="int32")
+    outputs = keras.layers.Dense(1)(keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(20, 3)(inputs)))
+    return keras.Model(inputs, outputs)
+
+
+def one_hot_model():
+    """The same function written as a matmul of id frequencies: its gradient is dense."""
+    inputs = keras.Input((20,))
+    return keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Dense(3, use_bias=False)(inputs)))
+
+
+def frequencies(ids):
+    return np.stack([np.bincount(row, minlength=20) / len(row) for row in ids]).astype("float32")
+
+
+def test_sparse_updates_equal_adam_on_the_dense_gradient():
+    keras.utils.set_random_seed(0)
+    sparse, dense = embedding_model(), one_hot_model()
+    dense.set_weights(sparse.get_weights())
+    initial = sparse.get_weights()[0].copy()
+    sparse.compile(optimizer=LazyAdam(learning_rate=0.1), loss="mse")
+    dense.compile(optimizer=keras.optimizers.Adam(learning_rate=0.1), loss="mse")
+    targets = np.ones((2, 1))
+    for _ in range(3):
+        sparse.train_on_batch(IDS, targets)
+        dense.train_on_batch(frequencies(IDS), targets)
+    for lazy_weight, adam_weight in zip(sparse.get_weights(), dense.get_weights()):
+        np.testing.assert_allclose(lazy_weight, adam_weight, rtol=1e-5, atol=1e-6)
+    untouched = [0] + list(range(4, 20))
+    np.testing.assert_array_equal(sparse.get_weights()[0][untouched], initial[untouched])
+
+
+def test_rows_a_batch_skips_do_not_move():
+    keras.utils.set_random_seed(0)
+    model = embedding_model()
+    model.compile(optimizer=LazyAdam(learning_rate=0.1), loss="mse")
+    model.train_on_batch(np.array([[1, 2]]), np.ones((1, 1)))
+    after_first = model.get_weights()[0].copy()
+    model.train_on_batch(np.array([[5, 6]]), np.ones((1, 1)))
+    # Dense Adam would keep moving rows 1 and 2 with their momentum; lazy Adam leaves them.
+    np.testing.assert_array_equal(model.get_weights()[0][[1, 2]], after_first[[1, 2]])
+    assert not np.allclose(model.get_weights()[0][[5, 6]], after_first[[5, 6]])
+
+
+def test_serialization_and_amsgrad():
+    optimizer = LazyAdam(learning_rate=0.01, clipnorm=1.0)
+    restored = keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))
+    assert isinstance(restored, LazyAdam) and restored.clipnorm == 1.0
+    with pytest.raises(ValueError, match="amsgrad"):
+        LazyAdam(amsgrad=True)

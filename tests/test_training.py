@@ -1,0 +1,90 @@
+import keras
+import numpy as np
+import pytest
+
+import seqkit
+from seqkit.training import BestModelCheckpoint, resolve_workdir, training_callbacks
+
+
+def small_model():
+    seqkit.set_seed(0)
+    return seqkit.compile_classifier(seqkit.build_classifier(30, units=4, embedding_dim=4))
+
+
+def data():
+    rng = np.random.default_rng(0)
+    return rng.integers(1, 30, (64, 6)), rng.integers(0, 2, 64)
+
+
+class StopAt(keras.callbacks.Callback):
+    """Simulates a crash at the start of a given epoch."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.epoch:
+            raise RuntimeError("interrupted")
+
+
+def test_resume_after_interruption(tmp_path):
+    x, y = data()
+    model = small_model()
+    with pytest.raises(RuntimeError, match="interrupted"):
+        model.fit(x, y, validation_data=(x, y), epochs=4, verbose=0,
+                  callbacks=training_callbacks(tmp_path, patience=0) + [StopAt(2)])
+    assert (tmp_path / "backup").is_dir()
+    # A fresh model and the same command: training picks up at epoch 3 of 4.
+    resumed = small_model()
+    history = resumed.fit(x, y, validation_data=(x, y), epochs=4, verbose=0,
+                          callbacks=training_callbacks(tmp_path, patience=0))
+    assert len(history.epoch) == 2 and history.epoch[0] == 2
+    assert not (tmp_path / "backup").exists()  # Cleaned up once training finished.
+    log = (tmp_path / "log.csv").read_text().strip().splitlines()
+    assert [line.split(",")[0] for line in log[1:]] == ["0", "1", "2", "3"]
+
+
+def test_best_checkpoint_tracks_the_monitored_value(tmp_path):
+    model = small_model()
+    checkpoint = BestModelCheckpoint(tmp_path / "best.keras", monitor="val_loss")
+    checkpoint.set_model(model)
+    checkpoint.on_epoch_end(0, {"val_loss": 0.5})
+    first = (tmp_path / "best.keras").stat().st_mtime_ns
+    checkpoint.on_epoch_end(1, {"val_loss": 0.7})  # Worse: not saved.
+    assert (tmp_path / "best.keras").stat().st_mtime_ns == first
+    assert checkpoint.best_epoch == 0
+    checkpoint.on_epoch_end(2, {"val_loss": 0.4})
+    assert checkpoint.best_epoch == 2
+    assert [p.name for p in tmp_path.iterdir()] == ["best.keras"]  # No temporary files left behind.
+    restored = keras.saving.load_model(tmp_path / "best.keras")
+    np.testing.assert_allclose(restored.predict(data()[0], verbose=0), model.predict(data()[0], verbose=0), atol=1e-6)
+    assert BestModelCheckpoint(tmp_path / "b.keras", monitor="val_accuracy").mode == "max"
+    with pytest.raises(ValueError, match="must end in '.keras'"):
+        BestModelCheckpoint(tmp_path / "best.h5")
+
+
+def test_early_stopping_restores_best_weights(tmp_path):
+    callbacks = training_callbacks(tmp_path, patience=1, backup=False, csv_log=False)
+    early_stopping = [c for c in callbacks if isinstance(c, keras.callbacks.EarlyStopping)][0]
+    assert early_stopping.restore_best_weights and early_stopping.patience == 1
+    assert not any(isinstance(c, keras.callbacks.BackupAndRestore) for c in callbacks)
+    assert any(isinstance(c, keras.callbacks.TensorBoard) for c in training_callbacks(tmp_path, tensorboard=True))
+
+
+def test_seeds_make_runs_repeatable():
+    x, y = data()
+    losses = []
+    for _ in range(2):
+        model = small_model()
+        losses.append(model.fit(x, y, epochs=2, verbose=0, shuffle=True).history["loss"])
+    np.testing.assert_allclose(losses[0], losses[1], rtol=1e-6)
+
+
+def test_resolve_workdir_skips_finished_runs(tmp_path):
+    (tmp_path / "run").mkdir()
+    assert resolve_workdir(tmp_path / "run") == tmp_path / "run"  # Interrupted: resume in place.
+    (tmp_path / "run" / "metrics.json").write_text("{}")
+    (tmp_path / "run-2").mkdir()
+    (tmp_path / "run-2" / "metrics.json").write_text("{}")
+    assert resolve_workdir(tmp_path / "run") == tmp_path / "run-3"
