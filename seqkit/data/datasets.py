@@ -131,7 +131,16 @@ _register(
     )
 )
 
-_CONLL2003_COMMIT = "86bb64890317b74517c5ad44b47c66635df327d8"
+def _files_at(url_prefix, checksums):
+    """One download per file, `url_prefix + name`, verified against its checksum."""
+    return tuple(Source(url=url_prefix + name, sha256=sha, filename=name) for name, sha in checksums.items())
+
+
+_CONLL2003_CHECKSUMS = {
+    "eng.train": "bed631399cb0e859c4b446438ce57dfe0208792ca6106ef11620877355494c3a",
+    "eng.testa": "aa83a45b88e4952998156583e2ff5a8be7c1f04fb9efa3a29cd87fac2c883807",
+    "eng.testb": "443914daf51328868558859b28252a28caee2fd02b65e77987977d6489246c5f",
+}
 _register(
     DatasetInfo(
         name="conll2003",
@@ -144,28 +153,21 @@ _register(
         "Task: Language-Independent Named Entity Recognition. CoNLL 2003.",
         homepage="https://www.clips.uantwerpen.be/conll2003/ner/",
         folder="conll2003",
-        layouts=(("eng.train", "eng.testa", "eng.testb"),),
-        checksums={
-            "eng.train": "bed631399cb0e859c4b446438ce57dfe0208792ca6106ef11620877355494c3a",
-            "eng.testa": "aa83a45b88e4952998156583e2ff5a8be7c1f04fb9efa3a29cd87fac2c883807",
-            "eng.testb": "443914daf51328868558859b28252a28caee2fd02b65e77987977d6489246c5f",
-        },
-        sources=tuple(
-            Source(
-                url=f"https://raw.githubusercontent.com/ZhixiuYe/HSCRF-pytorch/{_CONLL2003_COMMIT}/data/{name}",
-                sha256=sha,
-                filename=name,
-            )
-            for name, sha in (
-                ("eng.train", "bed631399cb0e859c4b446438ce57dfe0208792ca6106ef11620877355494c3a"),
-                ("eng.testa", "aa83a45b88e4952998156583e2ff5a8be7c1f04fb9efa3a29cd87fac2c883807"),
-                ("eng.testb", "443914daf51328868558859b28252a28caee2fd02b65e77987977d6489246c5f"),
-            )
+        layouts=(tuple(_CONLL2003_CHECKSUMS),),
+        checksums=_CONLL2003_CHECKSUMS,
+        # The text is not freely redistributed; this is the copy circulated with LM-LSTM-CRF/HSCRF.
+        sources=_files_at(
+            "https://raw.githubusercontent.com/ZhixiuYe/HSCRF-pytorch/86bb64890317b74517c5ad44b47c66635df327d8/data/",
+            _CONLL2003_CHECKSUMS,
         ),
     )
 )
 
-_CONLL2002_COMMIT = "1c4579e54ab2bfa16f28c960cee554328c51c318"
+_CONLL2002_CHECKSUMS = {
+    "esp.train": "4bfdbbfe46fd3a8587ba5262571d1ad996933eda4814eae602a447580fe114bc",
+    "esp.testa": "6cf70d5c753784ab65ebb4f864767b0db02f1276744a2310d7d825213b1c5cac",
+    "esp.testb": "57db3dd40984a1eec64f03a1af173e7ee1628f92015f00aaa8be221d1b0bdcfd",
+}
 _register(
     DatasetInfo(
         name="conll2002-es",
@@ -178,24 +180,12 @@ _register(
         "Language-Independent Named Entity Recognition. CoNLL 2002.",
         homepage="https://www.clips.uantwerpen.be/conll2002/ner/",
         folder="conll2002-esp",
-        layouts=(("esp.train", "esp.testa", "esp.testb"),),
-        checksums={
-            "esp.train": "4bfdbbfe46fd3a8587ba5262571d1ad996933eda4814eae602a447580fe114bc",
-            "esp.testa": "6cf70d5c753784ab65ebb4f864767b0db02f1276744a2310d7d825213b1c5cac",
-            "esp.testb": "57db3dd40984a1eec64f03a1af173e7ee1628f92015f00aaa8be221d1b0bdcfd",
-        },
-        sources=tuple(
-            Source(
-                url="https://raw.githubusercontent.com/ragerri/evaluation-spanish-language-models/"
-                f"{_CONLL2002_COMMIT}/conll2002/{name}",
-                sha256=sha,
-                filename=name,
-            )
-            for name, sha in (
-                ("esp.train", "4bfdbbfe46fd3a8587ba5262571d1ad996933eda4814eae602a447580fe114bc"),
-                ("esp.testa", "6cf70d5c753784ab65ebb4f864767b0db02f1276744a2310d7d825213b1c5cac"),
-                ("esp.testb", "57db3dd40984a1eec64f03a1af173e7ee1628f92015f00aaa8be221d1b0bdcfd"),
-            )
+        layouts=(tuple(_CONLL2002_CHECKSUMS),),
+        checksums=_CONLL2002_CHECKSUMS,
+        sources=_files_at(
+            "https://raw.githubusercontent.com/ragerri/evaluation-spanish-language-models/"
+            "1c4579e54ab2bfa16f28c960cee554328c51c318/conll2002/",
+            _CONLL2002_CHECKSUMS,
         ),
     )
 )
