@@ -3,9 +3,10 @@
 Raw text in, a SavedModel that serves raw strings out. The recipe reads MR
 (10-fold cross-validation or one seeded split), IMDB (its 25k/25k split), or
 your own CSV/TSV files; builds a word vocabulary on the training text; trains a
-bidirectional LSTM with max pooling beside a bag of hashed uni+bigrams (a
-wide-and-deep classifier; `--ngram-dim=0` for the RNN alone), bucketing batches
-by length; evaluates on
+bidirectional LSTM with max pooling whose logit is added to a linear model over
+hashed uni+bigrams started at Naive Bayes log-count ratios (NBSVM's prior,
+trained jointly; `--no-naive-bayes` for the RNN alone), bucketing batches by
+length; evaluates on
 held-out data; and exports `saved_models/<name>/<version>/` with `metrics.json`.
 
 Usage:
@@ -70,8 +71,10 @@ class Config:
     embedding_dropout: float = 0.5  # Probability of dropping a whole word vector.
     pooling: str = "max"  # "last", "max", "mean", "attention", or e.g. "max+mean".
     head_dropout: float = 0.5  # Dropout before the output layer.
-    ngram_dim: int = 64  # Width of a bag-of-uni+bigrams branch beside the RNN (0: off).
-    ngram_buckets: int = 200000  # Hash buckets for the bigrams of that branch.
+    naive_bayes: bool = True  # Add a linear uni+bigram logit started at Naive Bayes log-count ratios.
+    naive_bayes_scale: float = 0.3  # Initial scale of those ratios.
+    ngram_dim: int = 0  # Width of a mean-of-n-gram-embeddings branch beside the RNN (0: off).
+    ngram_buckets: int = 200000  # Hash buckets for the bigrams of both n-gram features.
     # --- Training ---
     batch_size: int = 32  # Examples per batch.
     epochs: int = 10  # Maximum passes over the training data.
@@ -200,6 +203,12 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True):
     train_ds = dataset(train[0], train_y, shuffle=True)
     dev_ds, test_ds = dataset(dev[0], dev_y), dataset(test[0], test_y)
 
+    prior = None
+    if config.naive_bayes:  # Binary or multiclass: the recipe's heads.
+        batches = (preprocessor(train[0][begin : begin + 1024]).numpy() for begin in range(0, len(train[0]), 1024))
+        prior = seqkit.models.naive_bayes_weights(
+            batches, train_y, labels.num_classes, vocabulary.size, num_buckets=config.ngram_buckets
+        )
     model = seqkit.build_classifier(
         vocabulary.size,
         num_classes=labels.num_classes,
@@ -216,6 +225,8 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True):
         head_dropout=config.head_dropout,
         ngram_dim=config.ngram_dim,
         ngram_buckets=config.ngram_buckets,
+        naive_bayes_weights=prior,
+        naive_bayes_scale=config.naive_bayes_scale,
     )
     seqkit.compile_classifier(model, head=head, learning_rate=config.learning_rate, clipnorm=config.clipnorm)
 

@@ -26,7 +26,8 @@ from seqkit.data import (  # noqa: E402
 )
 from seqkit.export import export_classifier, next_version_dir  # noqa: E402
 from seqkit.layers import AttentionPooling, MaskedPooling, RecurrentStack  # noqa: E402
-from seqkit.models import build_classifier, class_probabilities, compile_classifier  # noqa: E402
+from seqkit import models  # noqa: E402
+from seqkit.models import build_classifier, class_probabilities, compile_classifier, naive_bayes_weights  # noqa: E402
 from seqkit.training import BestModelCheckpoint, set_seed, training_callbacks  # noqa: E402
 
 __version__ = "0.1.0"

@@ -34,6 +34,8 @@ class NgramEmbedding(keras.layers.Layer):
         output_dim: the embedding width.
         orders: the n-gram orders to use, e.g. `(1, 2)` for unigrams and bigrams.
         num_buckets: hash buckets for the n-grams of order >= 2.
+        combiner: `"mean"` (the average vector) or `"sum"` (with `output_dim=1`,
+            a linear model over n-gram counts).
 
     Examples:
     >>> import numpy as np
@@ -41,8 +43,11 @@ class NgramEmbedding(keras.layers.Layer):
     (1, 8)
     """
 
-    def __init__(self, vocabulary_size, output_dim, orders=(1, 2), num_buckets=200_000, **kwargs):
+    def __init__(self, vocabulary_size, output_dim, orders=(1, 2), num_buckets=200_000, combiner="mean", **kwargs):
         super().__init__(**kwargs)
+        if combiner not in ("mean", "sum"):
+            raise ValueError(f"`combiner` must be 'mean' or 'sum'. Received: combiner={combiner!r}")
+        self.combiner = combiner
         orders = tuple(int(order) for order in orders)
         if not orders or min(orders) < 1:
             raise ValueError(f"`orders` must be positive n-gram orders, e.g. (1, 2). Received: orders={orders!r}")
@@ -85,8 +90,10 @@ class NgramEmbedding(keras.layers.Layer):
     def call(self, token_ids):
         ids, valid = self.ngram_ids(token_ids)
         weights = ops.expand_dims(ops.cast(valid, self.compute_dtype), -1)
-        vectors = self.embedding(ids) * weights
-        return ops.sum(vectors, axis=1) / ops.maximum(ops.sum(weights, axis=1), 1.0)
+        total = ops.sum(self.embedding(ids) * weights, axis=1)
+        if self.combiner == "sum":
+            return total
+        return total / ops.maximum(ops.sum(weights, axis=1), 1.0)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.output_dim)
@@ -98,4 +105,5 @@ class NgramEmbedding(keras.layers.Layer):
             "output_dim": self.output_dim,
             "orders": list(self.orders),
             "num_buckets": self.num_buckets,
+            "combiner": self.combiner,
         }

@@ -32,6 +32,8 @@ def build_classifier(
     ngram_dim=0,
     ngram_orders=(1, 2),
     ngram_buckets=200_000,
+    naive_bayes_weights=None,
+    naive_bayes_scale=0.3,
     hidden_dim=0,
     head_dropout=0.5,
     name="classifier",
@@ -60,6 +62,13 @@ def build_classifier(
             wide-and-deep classifier. Off by default.
         ngram_orders: the n-gram orders of that bag, e.g. `(1, 2)`.
         ngram_buckets: hash buckets for n-grams of order >= 2.
+        naive_bayes_weights: optional `(vocabulary_size + ngram_buckets, 1 or
+            num_classes)` log-count ratios from `naive_bayes_weights()`. They
+            start a linear n-gram logit (a sum over the text's n-grams, same
+            `ngram_orders` and `ngram_buckets`) that is added to the network's
+            logits and trained with it: NBSVM's prior, with the recurrent
+            network learning the rest. Binary and multiclass heads only.
+        naive_bayes_scale: the factor applied to `naive_bayes_weights` at the start.
         hidden_dim: an optional ReLU layer before the output (0: none).
         head_dropout: dropout before the output layer.
 
@@ -78,9 +87,19 @@ def build_classifier(
     for mode in poolings:
         if mode not in POOLINGS:
             raise ValueError(f"`pooling` must be made of {POOLINGS} joined by '+'. Received: pooling={pooling!r}")
+    outputs_per_text = num_classes if head in ("multiclass", "multilabel") else 1
+    if naive_bayes_weights is not None:
+        if head not in ("binary", "multiclass"):
+            raise ValueError(f"`naive_bayes_weights` needs a binary or multiclass head. Received: head={head!r}")
+        naive_bayes_weights = np.asarray(naive_bayes_weights, dtype="float32")
+        expected = (vocabulary_size + ngram_buckets, outputs_per_text)
+        if naive_bayes_weights.shape != expected:
+            raise ValueError(
+                f"`naive_bayes_weights` must have shape (vocabulary_size + ngram_buckets, outputs) = {expected}. "
+                f"Received: shape={naive_bayes_weights.shape}"
+            )
     if head in ("multiclass", "multilabel") and (not isinstance(num_classes, int) or num_classes < 2):
         raise ValueError(f"A {head} head needs `num_classes` >= 2. Received: num_classes={num_classes!r}")
-    embeddings_initializer = "uniform"
     if embedding_matrix is not None:
         embedding_matrix = np.asarray(embedding_matrix, dtype="float32")
         if embedding_matrix.shape != (vocabulary_size, embedding_dim):
@@ -88,14 +107,12 @@ def build_classifier(
                 f"`embedding_matrix` must have shape (vocabulary_size, embedding_dim) = "
                 f"{(vocabulary_size, embedding_dim)}. Received: shape={embedding_matrix.shape}"
             )
-        embeddings_initializer = keras.initializers.Constant(embedding_matrix)
 
     # === Layers ===
     embedding = Embedding(
         vocabulary_size,
         embedding_dim,
         mask_zero=True,
-        embeddings_initializer=embeddings_initializer,
         trainable=trainable_embeddings,
         name="token_embedding",
     )
@@ -142,8 +159,26 @@ def build_classifier(
         features = keras.layers.Dense(hidden_dim, activation="relu", name="hidden")(features)
     if head_dropout:
         features = keras.layers.Dropout(head_dropout, name="head_dropout")(features)
-    outputs = _output_layer(head, num_classes)(features)
-    return keras.Model(token_ids, outputs, name=name)
+    if naive_bayes_weights is None:
+        outputs = _output_layer(head, num_classes)(features)
+    else:
+        logits = keras.layers.Dense(outputs_per_text, name="logits")(features)
+        prior = NgramEmbedding(
+            vocabulary_size, outputs_per_text, orders=ngram_orders, num_buckets=ngram_buckets, combiner="sum",
+            name="naive_bayes_logits",
+        )
+        logits = keras.layers.Add(name="logits_with_prior")([logits, prior(token_ids)])
+        activation = "sigmoid" if head == "binary" else "softmax"
+        outputs = keras.layers.Activation(activation, name="probability" if head == "binary" else "probabilities")(logits)
+    model = keras.Model(token_ids, outputs, name=name)
+
+    # Initial values are assigned, not passed as initializers: a Constant initializer
+    # would copy the whole matrix into the model's config.
+    if embedding_matrix is not None:
+        embedding.embeddings.assign(embedding_matrix)
+    if naive_bayes_weights is not None:
+        prior.embedding.embeddings.assign(naive_bayes_weights * naive_bayes_scale)
+    return model
 
 
 def _output_layer(head, num_classes):
