@@ -1,0 +1,52 @@
+import keras
+import numpy as np
+import pytest
+
+import seqkit
+from seqkit.layers import NgramEmbedding
+from seqkit.models import build_classifier, naive_bayes_weights
+
+
+def test_log_count_ratios_match_a_hand_count():
+    # Docs: [5 6] positive, [5 7] negative, [7] negative. Counts are binarized per document.
+    ids = [np.array([[5, 6], [5, 7], [7, 0]])]
+    weights = naive_bayes_weights(ids, [1, 0, 0], 2, vocabulary_size=10, orders=(1,), num_buckets=3, alpha=1.0)
+    positive = np.ones(13)
+    negative = np.ones(13)
+    positive[[5, 6]] += 1
+    negative[[5, 7]] += 1
+    negative[7] += 1
+    expected = np.log(positive / positive.sum()) - np.log(negative / negative.sum())
+    np.testing.assert_allclose(weights[:, 0], expected, rtol=1e-5)
+    assert weights[6, 0] > 0 > weights[7, 0] and abs(weights[5, 0]) < 0.2
+
+
+def test_bigram_rows_follow_the_layer_hashing():
+    weights = naive_bayes_weights([np.array([[5, 6, 0]])], [1], 2, vocabulary_size=10, num_buckets=7)
+    ids, valid = NgramEmbedding(10, 1, num_buckets=7).ngram_ids(np.array([[5, 6, 0]]))
+    bigram = int(keras.ops.convert_to_numpy(ids)[0, 3])
+    assert keras.ops.convert_to_numpy(valid)[0, 3] and weights[bigram, 0] > 0
+
+
+def test_multiclass_has_one_column_per_class():
+    weights = naive_bayes_weights([np.array([[4], [5], [6]])], [0, 1, 2], 3, vocabulary_size=8, num_buckets=2)
+    assert weights.shape == (10, 3)
+    assert weights[4].argmax() == 0 and weights[5].argmax() == 1 and weights[6].argmax() == 2
+    with pytest.raises(ValueError, match="rows"):
+        naive_bayes_weights([np.array([[4]])], [0, 1], 2, vocabulary_size=8, num_buckets=2)
+
+
+def test_classifier_starts_from_the_prior():
+    seqkit.set_seed(0)
+    weights = naive_bayes_weights([np.array([[5, 6], [7, 8]])], [1, 0], 2, vocabulary_size=10, num_buckets=5)
+    model = build_classifier(10, units=4, embedding_dim=4, ngram_buckets=5, naive_bayes_weights=weights,
+                             naive_bayes_scale=2.0)
+    positive, negative = model.predict(np.array([[5, 6], [7, 8]]), verbose=0).ravel()
+    assert positive > 0.8 and negative < 0.2  # The prior alone already separates them.
+    table = keras.ops.convert_to_numpy(model.get_layer("naive_bayes_logits").embedding.embeddings)
+    np.testing.assert_allclose(table, 2.0 * weights, rtol=1e-6)
+    assert len(str(model.get_config())) < 20_000  # The table is a weight, not part of the config.
+    with pytest.raises(ValueError, match="shape"):
+        build_classifier(10, ngram_buckets=6, naive_bayes_weights=weights)
+    with pytest.raises(ValueError, match="binary or multiclass"):
+        build_classifier(10, head="regression", ngram_buckets=5, naive_bayes_weights=weights)
