@@ -3,10 +3,10 @@
 Raw text in, a SavedModel that serves raw strings out. The recipe reads MR
 (10-fold cross-validation or one seeded split), IMDB (its 25k/25k split), or
 your own CSV/TSV files; builds a word vocabulary on the training text; trains a
-bidirectional LSTM with max pooling whose logit is added to a linear model over
-hashed uni+bigrams started at Naive Bayes log-count ratios (NBSVM's prior,
-trained jointly; `--no-naive-bayes` for the RNN alone), bucketing batches by
-length; evaluates on
+bidirectional LSTM with max pooling beside a 64-wide mean of hashed uni+bigram
+embeddings (a wide-and-deep classifier; `--ngram-dim=0` for the RNN alone;
+`--naive-bayes` adds NBSVM's log-count-ratio prior as a trained logit), bucketing
+batches by length; evaluates on
 held-out data; and exports `saved_models/<name>/<version>/` with `metrics.json`.
 
 Usage:
@@ -71,9 +71,9 @@ class Config:
     embedding_dropout: float = 0.5  # Probability of dropping a whole word vector.
     pooling: str = "max"  # "last", "max", "mean", "attention", or e.g. "max+mean".
     head_dropout: float = 0.5  # Dropout before the output layer.
-    naive_bayes: bool = True  # Add a linear uni+bigram logit started at Naive Bayes log-count ratios.
+    naive_bayes: bool = False  # Add a linear uni+bigram logit started at Naive Bayes log-count ratios.
     naive_bayes_scale: float = 0.3  # Initial scale of those ratios.
-    ngram_dim: int = 0  # Width of a mean-of-n-gram-embeddings branch beside the RNN (0: off).
+    ngram_dim: int = 64  # Width of a mean-of-n-gram-embeddings branch beside the RNN (0: off).
     ngram_buckets: int = 200000  # Hash buckets for the bigrams of both n-gram features.
     # --- Training ---
     batch_size: int = 32  # Examples per batch.
@@ -93,10 +93,10 @@ class Config:
 
 
 def quick_config(config):
-    """Shrinks a config for `--quick`: a slice of the data, a small model, three epochs."""
+    """Shrinks a config for `--quick`: a slice of the data, a small model, five epochs at most."""
     return dataclasses.replace(
         config,
-        epochs=min(config.epochs, 3),
+        epochs=min(config.epochs, 5),
         embedding_dim=min(config.embedding_dim, 64),
         units=min(config.units, 32),
         max_length=min(config.max_length or 200, 200),

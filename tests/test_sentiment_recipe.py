@@ -45,7 +45,7 @@ def test_quick_mode_end_to_end(shared_data, tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "precision" in result.stdout and "accuracy:" in result.stdout
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert metrics["accuracy"] > 0.6  # Chance is 0.5; three epochs on 3,000 sentences reach ~0.65-0.72.
+    assert metrics["accuracy"] > 0.6  # Chance is 0.5; five epochs on 3,000 sentences reach ~0.69 (seed 0).
     assert metrics["num_train"] + metrics["num_dev"] == 3000
     for name in ("confusion_matrix.png", "learning_curve.png"):
         assert (tmp_path / "run" / name).read_bytes()[:4] == b"\x89PNG"
