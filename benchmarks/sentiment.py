@@ -229,7 +229,7 @@ def render_tables():
                 f"| {task.upper()} | {percent(result['baseline'])} ({result['baseline_seconds']['mean']:.0f} s) | "
                 f"{percent(result['seqkit'])}, {len(result['seqkit']['values'])} seed(s) "
                 f"({result['seqkit_seconds']['mean'] / 60:.1f} min per seed) | "
-                f"`{result['command']}` | {result['machine']['date']} |"
+                f"`{result['command']}`, i.e. `{result['recipe_command']}` | {result['machine']['date']} |"
             )
     lines = []
     if rows:
