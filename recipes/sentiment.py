@@ -119,19 +119,15 @@ class Splits:
 def load_data(config):
     """Reads the configured data into train/dev/test `(texts, labels)` lists."""
     if config.train:
-        train = readers.read_table(config.train, config.text_column, config.label_column, encoding=config.encoding)
-        dev = (
-            readers.read_table(config.dev, config.text_column, config.label_column, encoding=config.encoding)
-            if config.dev
-            else None
-        )
         if not config.test and not config.cv_folds:
             raise seqkit.DataError("--train needs --test (or --cv-folds=K for cross-validation).")
-        test = (
-            readers.read_table(config.test, config.text_column, config.label_column, encoding=config.encoding)
-            if config.test
-            else None
-        )
+
+        def read(path):
+            if path is None:
+                return None
+            return readers.read_table(path, config.text_column, config.label_column, encoding=config.encoding)
+
+        train, dev, test = read(config.train), read(config.dev), read(config.test)
         return Splits(train, dev, test, f"files: train={config.train} dev={config.dev} test={config.test}")
     if config.dataset == "mr":
         texts, labels = seqkit.datasets.load_mr(data_dir=config.data_dir)["all"]
