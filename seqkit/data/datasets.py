@@ -425,3 +425,36 @@ def load_imdb(data_dir=None, download=True):
                 }
     paths = files("imdb", data_dir=data_dir, download=download)
     return readers.read_imdb_archive(next(iter(paths.values())))
+
+
+def load_conll2003(data_dir=None, download=True, scheme="bio"):
+    """CoNLL-2003 English NER: `{"train"|"dev"|"test": (sentences, tags)}` (eng.train/testa/testb).
+
+    The files are IOB1; tags are converted to `scheme` ("bio" or "bioes"), or
+    returned as written (IOB1) with `scheme=None`. Tokens are the first column.
+    """
+    from seqkit.data.conll import read_conll
+
+    paths = files("conll2003", data_dir=data_dir, download=download)
+    source = None if scheme is None else "iob1"
+    return {
+        split: read_conll(paths[name], scheme=source, target_scheme=scheme or "bio")
+        for split, name in (("train", "eng.train"), ("dev", "eng.testa"), ("test", "eng.testb"))
+    }
+
+
+def load_conll2002_es(data_dir=None, download=True, scheme="bio"):
+    """CoNLL-2002 Spanish NER: `{"train"|"dev"|"test": (sentences, tags)}` (esp.train/testa/testb).
+
+    The files are BIO and are checked as such (a malformed sequence is a
+    `DataError`); tags are converted to `scheme` ("bio" or "bioes"), or
+    returned unchecked as written with `scheme=None`.
+    """
+    from seqkit.data.conll import read_conll
+
+    paths = files("conll2002-es", data_dir=data_dir, download=download)
+    source = None if scheme is None else "bio"
+    return {
+        split: read_conll(paths[name], scheme=source, target_scheme=scheme or "bio")
+        for split, name in (("train", "esp.train"), ("dev", "esp.testa"), ("test", "esp.testb"))
+    }
