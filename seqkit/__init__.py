@@ -1,33 +1,52 @@
 """seqkit: a Keras 3 toolkit for applied sequence modeling.
 
+Names are imported on first use, so the model code (`seqkit.layers`,
+`seqkit.models`, `seqkit.training`, `seqkit.metrics`) loads without TensorFlow,
+for instance on the JAX backend; the data pipeline and export need TensorFlow.
+
 Examples:
 >>> import seqkit
 >>> vocabulary = seqkit.Vocabulary.build(seqkit.WordTokenizer()(["A good film.", "A bad film."]))
 >>> model = seqkit.build_classifier(vocabulary.size, units=8, embedding_dim=8)
 """
 
+import importlib
 import os
 
 # Keep TensorFlow's C++ start-up chatter out of the user's terminal (set it to 0 to see it).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from seqkit.data import (  # noqa: E402
-    CharTokenizer,
-    DataError,
-    LabelEncoder,
-    TextPreprocessor,
-    Vocabulary,
-    WordTokenizer,
-    datasets,
-    get_tokenizer,
-    make_dataset,
-    readers,
-    splits,
-)
-from seqkit.export import export_classifier, next_version_dir  # noqa: E402
-from seqkit.layers import AttentionPooling, MaskedPooling, RecurrentStack  # noqa: E402
-from seqkit import models  # noqa: E402
-from seqkit.models import build_classifier, class_probabilities, compile_classifier, naive_bayes_weights  # noqa: E402
-from seqkit.training import BestModelCheckpoint, set_seed, training_callbacks  # noqa: E402
-
 __version__ = "0.1.0"
+
+_SUBMODULES = ("config", "data", "export", "layers", "metrics", "models", "optimizers", "plots", "testing", "training", "utils")
+_NAMES = {
+    "seqkit.data": (
+        "BucketedBatches", "CharTokenizer", "DataError", "LabelEncoder", "NewsTokenizer", "TagFeaturizer",
+        "TextPreprocessor", "Vocabulary", "WordTokenizer", "datasets", "get_tokenizer", "make_dataset",
+        "read_conll", "readers", "splits",
+    ),
+    "seqkit.export": ("export_classifier", "export_tagger", "next_version_dir"),
+    "seqkit.layers": ("CRF", "AttentionPooling", "CharacterEncoder", "MaskedPooling", "RecurrentStack"),
+    "seqkit.models": (
+        "build_classifier", "build_tagger", "class_probabilities", "compile_classifier", "compile_tagger",
+        "decode_tags", "naive_bayes_weights",
+    ),
+    "seqkit.training": ("BestModelCheckpoint", "EntityF1", "set_seed", "training_callbacks"),
+}
+_LOCATION = {name: module for module, names in _NAMES.items() for name in names}
+__all__ = sorted(_LOCATION) + list(_SUBMODULES)
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        value = importlib.import_module(f"seqkit.{name}")
+    elif name in _LOCATION:
+        value = getattr(importlib.import_module(_LOCATION[name]), name)
+    else:
+        raise AttributeError(f"module 'seqkit' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -105,3 +105,143 @@ def export_classifier(
         for filename, text in extra.items():
             (staging / filename).write_text(text, encoding="utf-8")
     return version_dir
+
+
+def export_tagger(
+    model,
+    featurizer,
+    tag_names,
+    tokenizer="news",
+    export_root="saved_models",
+    name="tagger",
+    extra_files=None,
+):
+    """Exports a tagger as `export_root/name/<next version>/`, atomically.
+
+    Two signatures, both returning readable results:
+    - `serving_default(text)`: a 1-D batch of raw sentences, tokenized in the graph
+      (`NewsTokenizer` by default);
+    - `tag_tokens(tokens)`: pre-tokenized sentences, a `(batch, time)` string
+      tensor padded with "".
+
+    Outputs (padded with "" or -1): `tokens` and `tags` `(batch, time)`, `lengths`
+    `(batch,)`, and the entity spans `entity_text`, `entity_type`, `entity_start`,
+    `entity_end` (token indices, end exclusive) `(batch, max_entities)` with
+    `num_entities` `(batch,)`. Spans are read from the tags the way conlleval reads
+    them.
+
+    Args:
+        model: a model from `build_tagger`.
+        featurizer: the `TagFeaturizer` used in training.
+        tag_names: the tag of each tag id (BIO or BIOES).
+        tokenizer: the tokenizer of the raw-text signature (name, config or instance).
+        export_root, name, extra_files: as in `export_classifier`.
+
+    Returns:
+        The `Path` of the new version folder.
+    """
+    from seqkit.data.tokenizers import get_tokenizer
+    from seqkit.models.tagger import _crf_layer
+
+    tag_names = [str(tag) for tag in tag_names]
+    tokenizer = get_tokenizer(tokenizer)
+    crf = _crf_layer(model)
+    version_dir = next_version_dir(export_root, name)
+    entity_types = sorted({tag[2:] for tag in tag_names if tag != "O"})
+    prefix_table = tf.constant([0 if tag == "O" else (1 if tag[0] in "BS" else 2) for tag in tag_names], tf.int32)
+    type_table = tf.constant([-1 if tag == "O" else entity_types.index(tag[2:]) for tag in tag_names], tf.int32)
+    tag_table = tf.constant(tag_names, tf.string)
+    type_names = tf.constant(entity_types or [""], tf.string)
+
+    def tag(tokens):
+        # `tokens`: ragged (batch, None) strings.
+        features = featurizer.features(tokens)
+        # One extra padding step, so a batch of empty sentences still has a time axis.
+        features = {
+            key: tf.pad(value, [[0, 0], [0, 1]] + [[0, 0]] * (len(value.shape) - 2)) for key, value in features.items()
+        }
+        inputs = {key: features[key] for key in model.input}
+        emissions = model(inputs, training=False)
+        mask = features["words"] > 0
+        if crf is not None:
+            tag_ids = crf.decode(emissions, mask)
+        else:
+            tag_ids = tf.where(mask, tf.argmax(emissions, axis=-1, output_type=tf.int32), 0)
+        tag_ids = tf.cast(tag_ids, tf.int32)[:, :-1]
+        mask = mask[:, :-1]
+        dense_tokens = tokens.to_tensor("")
+        lengths = tf.cast(tokens.row_lengths(), tf.int32)
+        return {
+            "tokens": dense_tokens,
+            "tags": tf.where(mask, tf.gather(tag_table, tag_ids), ""),
+            "lengths": lengths,
+            **_entity_spans(dense_tokens, tag_ids, mask, prefix_table, type_table, type_names),
+        }
+
+    def serve_text(text):
+        return tag(tokenizer.tokenize_tensor(text))
+
+    def serve_tokens(tokens):
+        return tag(tf.ragged.boolean_mask(tokens, tf.strings.length(tokens) > 0))
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    # The featurizer's vocabularies (lookup tables) travel with the SavedModel.
+    archive.track(featurizer._word_lookup)
+    archive.track(featurizer._char_lookup)
+    archive.add_endpoint(
+        name="serving_default",
+        fn=serve_text,
+        input_signature=[tf.TensorSpec(shape=(None,), dtype=tf.string, name="text")],
+    )
+    archive.add_endpoint(
+        name="tag_tokens",
+        fn=serve_tokens,
+        input_signature=[tf.TensorSpec(shape=(None, None), dtype=tf.string, name="tokens")],
+    )
+    metadata = {
+        "format": "seqkit.tagger",
+        "tag_names": tag_names,
+        "entity_types": entity_types,
+        "tokenizer": tokenizer.get_config(),
+        "output": "crf" if crf is not None else "softmax",
+        "word_vocabulary_size": featurizer.word_vocabulary.size,
+    }
+    with atomic_directory(version_dir) as staging:
+        archive.write_out(str(staging), verbose=False)
+        extra = {"seqkit.json": json.dumps(metadata, indent=2), **(extra_files or {})}
+        for filename, text in extra.items():
+            (staging / filename).write_text(text, encoding="utf-8")
+    return version_dir
+
+
+def _entity_spans(tokens, tag_ids, mask, prefix_table, type_table, type_names):
+    """conlleval-style entity spans of BIO/BIOES tag ids, as padded tensors (graph code)."""
+    prefix = tf.where(mask, tf.gather(prefix_table, tag_ids), 0)
+    kind = tf.where(mask, tf.gather(type_table, tag_ids), -1)
+    previous_kind = tf.pad(kind[:, :-1], [[0, 0], [1, 0]], constant_values=-1)
+    inside = prefix > 0
+    starts = inside & ((prefix == 1) | (previous_kind != kind))
+    continues = inside & ~starts
+    next_continues = tf.pad(continues[:, 1:], [[0, 0], [0, 1]], constant_values=False)
+    ends = inside & ~next_continues
+    positions = tf.broadcast_to(tf.range(tf.shape(tag_ids)[1], dtype=tf.int32), tf.shape(tag_ids))
+    start_positions = tf.ragged.boolean_mask(positions, starts)
+    end_positions = tf.ragged.boolean_mask(positions + 1, ends)
+    types = tf.ragged.boolean_mask(kind, starts)
+    # Each inside token joins its span: spans are numbered across the batch.
+    span_number = tf.cumsum(tf.cast(starts, tf.int32), axis=1) - 1
+    counts = tf.reduce_sum(tf.cast(starts, tf.int32), axis=1)
+    offsets = tf.cumsum(counts, exclusive=True)
+    segment = tf.boolean_mask(span_number + offsets[:, None], inside)
+    text = tf.strings.unsorted_segment_join(
+        tf.boolean_mask(tokens, inside), segment, num_segments=tf.reduce_sum(counts), separator=" "
+    )
+    text = tf.RaggedTensor.from_row_lengths(text, tf.cast(counts, tf.int64))
+    return {
+        "entity_text": text.to_tensor(""),
+        "entity_type": tf.gather(type_names, types).to_tensor(""),
+        "entity_start": start_positions.to_tensor(-1),
+        "entity_end": end_positions.to_tensor(-1),
+        "num_entities": counts,
+    }

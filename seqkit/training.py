@@ -14,6 +14,15 @@ def set_seed(seed):
     keras.utils.set_random_seed(int(seed))
 
 
+def monitor_mode(monitor, mode="auto"):
+    """`"max"` for accuracy-like quantities (acc, auc, f1, precision, recall), else `"min"`, unless given."""
+    if mode == "auto":
+        mode = "max" if any(word in monitor for word in ("acc", "auc", "f1", "precision", "recall")) else "min"
+    if mode not in ("min", "max"):
+        raise ValueError(f"`mode` must be 'min', 'max' or 'auto'. Received: mode={mode!r}")
+    return mode
+
+
 class BestModelCheckpoint(keras.callbacks.Callback):
     """Saves the model to a `.keras` file whenever `monitor` improves, atomically.
 
@@ -30,10 +39,7 @@ class BestModelCheckpoint(keras.callbacks.Callback):
         super().__init__()
         if not str(filepath).endswith(".keras"):
             raise ValueError(f"`filepath` must end in '.keras'. Received: filepath={filepath!r}")
-        if mode == "auto":
-            mode = "max" if any(word in monitor for word in ("acc", "auc", "f1", "precision", "recall")) else "min"
-        if mode not in ("min", "max"):
-            raise ValueError(f"`mode` must be 'min', 'max' or 'auto'. Received: mode={mode!r}")
+        mode = monitor_mode(monitor, mode)
         self.filepath = Path(filepath)
         self.monitor = monitor
         self.mode = mode
@@ -88,7 +94,9 @@ def training_callbacks(
     callbacks = [BestModelCheckpoint(workdir / "best.keras", monitor=monitor)]
     if patience:
         callbacks.append(
-            keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True, verbose=1)
+            keras.callbacks.EarlyStopping(
+                monitor=monitor, mode=monitor_mode(monitor), patience=patience, restore_best_weights=True, verbose=1
+            )
         )
     if backup:
         callbacks.append(keras.callbacks.BackupAndRestore(backup_dir=str(workdir / "backup")))
@@ -97,3 +105,37 @@ def training_callbacks(
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(workdir / "tensorboard")))
     return callbacks
+
+
+class EntityF1(keras.callbacks.Callback):
+    """Adds held-out entity F1 (`val_f1`) to the epoch logs of a tagger.
+
+    Place it before `training_callbacks(..., monitor="val_f1")` in the callback
+    list, so early stopping and checkpoints see the value.
+
+    Args:
+        inputs: the held-out features, a dict of padded arrays (see `TagFeaturizer`).
+        tags: the held-out gold tags, lists of BIO tag names.
+        tag_names: the tag of each tag id.
+        scheme: the model's tag scheme, `"bio"` or `"bioes"` (predictions are
+            converted to BIO to be scored).
+        prefix: the log key prefix.
+    """
+
+    def __init__(self, inputs, tags, tag_names, scheme="bio", prefix="val"):
+        super().__init__()
+        self.inputs = inputs
+        self.tags = tags
+        self.tag_names = list(tag_names)
+        self.scheme = scheme
+        self.prefix = prefix
+
+    def on_epoch_end(self, epoch, logs=None):
+        from seqkit.metrics import entity_scores
+        from seqkit.models.tagger import predict_tag_names
+
+        predicted = predict_tag_names(self.model, self.inputs, [len(row) for row in self.tags], self.tag_names, self.scheme)
+        scores = entity_scores(self.tags, predicted)
+        if logs is not None:
+            logs[f"{self.prefix}_f1"] = scores["f1"]
+            logs[f"{self.prefix}_token_accuracy"] = scores["token_accuracy"]

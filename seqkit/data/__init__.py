@@ -1,9 +1,43 @@
-"""Data preparation: vocabularies, tokenizers, readers, datasets, splits and tf.data pipelines."""
+"""Data preparation: vocabularies, tokenizers, readers, datasets, splits and input pipelines.
 
-from seqkit.data.errors import DataError
-from seqkit.data.preprocessor import TextPreprocessor
-from seqkit.data.tokenizers import CharTokenizer, Tokenizer, WordTokenizer, get_tokenizer
-from seqkit.data.vocabulary import SPECIAL_TOKENS, Vocabulary
-from seqkit.data import datasets, readers, splits
-from seqkit.data.labels import LabelEncoder
-from seqkit.data.pipeline import make_dataset
+Names are imported on first use: the pure-Python parts (vocabularies, CoNLL and
+tag-scheme tools, `BucketedBatches`) load without TensorFlow; the tokenizers,
+`TextPreprocessor`, `TagFeaturizer` and `make_dataset` need it.
+"""
+
+import importlib
+
+_SUBMODULES = (
+    "bucketing", "casing", "conll", "datasets", "errors", "labels", "pipeline", "preprocessor", "readers", "splits",
+    "tag_features", "tag_schemes", "tokenizers", "vocabulary", "word_vectors",
+)
+_NAMES = {
+    "errors": ("DataError",),
+    "preprocessor": ("TextPreprocessor",),
+    "tokenizers": ("CharTokenizer", "NewsTokenizer", "Tokenizer", "WordTokenizer", "get_tokenizer"),
+    "vocabulary": ("SPECIAL_TOKENS", "Vocabulary"),
+    "labels": ("LabelEncoder",),
+    "pipeline": ("make_dataset",),
+    "conll": ("read_conll", "write_conll"),
+    "word_vectors": ("load_word_vectors",),
+    "bucketing": ("BucketedBatches",),
+    "tag_features": ("TagFeaturizer",),
+    "casing": ("CASING_NAMES",),
+}
+_LOCATION = {name: module for module, names in _NAMES.items() for name in names}
+__all__ = sorted(_LOCATION) + list(_SUBMODULES)
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        value = importlib.import_module(f"seqkit.data.{name}")
+    elif name in _LOCATION:
+        value = getattr(importlib.import_module(f"seqkit.data.{_LOCATION[name]}"), name)
+    else:
+        raise AttributeError(f"module 'seqkit.data' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -152,7 +152,67 @@ class CharTokenizer(Tokenizer):
         return {"type": self.name, "lowercase": self.lowercase, "strip_html": self.strip_html}
 
 
-TOKENIZERS = {WordTokenizer.name: WordTokenizer, CharTokenizer.name: CharTokenizer}
+# Placeholders (private-use code points) for punctuation that stays inside a token.
+_KEEP = {".": "\ue001", ",": "\ue002", ":": "\ue003", "/": "\ue004", "-": "\ue005", "'": "\ue006"}
+_KEPT = "".join(_KEEP.values())
+_CLITICS = "'s|'S|'re|'RE|'ve|'VE|'ll|'LL|'d|'D|'m|'M"
+
+
+class NewsTokenizer(Tokenizer):
+    """Splits raw sentences into tokens the way CoNLL/Penn Treebank news text is tokenized.
+
+    Case is kept. Punctuation becomes tokens of its own, except inside numbers
+    ("1,000.5", "12:30", "3/4"), hyphenated words ("German-born"), two-letter
+    abbreviations ("U.S.", "p.m.") and names ("O'Neill"). Clitics are split off
+    ("Germany's" -> "Germany", "'s"; "don't" -> "do", "n't").
+
+    Examples:
+    >>> NewsTokenizer()("The U.S. firm's German-born CEO earned $1,000.50, didn't he?")
+    ['The', 'U.S.', 'firm', "'s", 'German-born', 'CEO', 'earned', '$', '1,000.50', ',', 'did', "n't", 'he', '?']
+    """
+
+    name = "news"
+
+    def __init__(self, lowercase=False, strip_html=False):
+        self.lowercase = bool(lowercase)
+        self.strip_html = bool(strip_html)
+
+    def tokenize_tensor(self, strings):
+        strings = _clean(strings, self.lowercase, self.strip_html)
+        keep = _KEEP
+        for _ in range(2):  # Twice, for overlapping matches such as "1.000.000".
+            for mark in ".,:/":
+                strings = tf.strings.regex_replace(strings, rf"(\p{{N}}){re_escape(mark)}(\p{{N}})", rf"\1{keep[mark]}\2")
+            strings = tf.strings.regex_replace(strings, r"([\p{L}\p{N}])-([\p{L}\p{N}])", rf"\1{keep['-']}\2")
+        strings = tf.strings.regex_replace(
+            strings, r"(^|[^\p{L}\p{N}])(\p{L})\.(\p{L})\.", rf"\1\2{keep['.']}\3{keep['.']}"
+        )
+        # Ellipses and dashes stay whole: "..." and "--".
+        strings = tf.strings.regex_replace(strings, r"\.\.\.", f" {keep['.'] * 3} ")
+        strings = tf.strings.regex_replace(strings, r"--", f" {keep['-'] * 2} ")
+        for _ in range(2):  # Initials: "P. Simmons".
+            strings = tf.strings.regex_replace(strings, r"(^|[^\p{L}\p{N}])(\p{Lu})\.([ ]|$)", rf"\1\2{keep['.']}\3")
+        strings = tf.strings.regex_replace(strings, r"(\p{L})(n't|N'T)([^\p{L}]|$)", r"\1 \2 \3")
+        strings = tf.strings.regex_replace(strings, rf"(\p{{L}})({_CLITICS})([^\p{{L}}]|$)", r"\1 \2 \3")
+        strings = tf.strings.regex_replace(strings, r"(\p{L})'(\p{L})", rf"\1{keep[chr(39)]}\2")
+        strings = tf.strings.regex_replace(strings, r"^'(s|S|re|RE|ve|VE|ll|LL|d|D|m|M|t|T)\b", rf"{keep[chr(39)]}\1")
+        strings = tf.strings.regex_replace(strings, r"([ ])'(s|S|re|RE|ve|VE|ll|LL|d|D|m|M)([^\p{L}]|$)", rf"\1{keep[chr(39)]}\2\3")
+        strings = tf.strings.regex_replace(strings, r"n't", rf"n{keep[chr(39)]}t")
+        strings = tf.strings.regex_replace(strings, rf"([^\p{{L}}\p{{N}}\p{{M}}{_SPACE}{_KEPT}]\p{{M}}*)", r" \1 ")
+        for mark, placeholder in keep.items():
+            strings = tf.strings.regex_replace(strings, placeholder, mark)
+        strings = tf.strings.regex_replace(strings, _WHITESPACE, " ")
+        return tf.strings.split(strings)
+
+    def get_config(self):
+        return {"type": self.name, "lowercase": self.lowercase, "strip_html": self.strip_html}
+
+
+def re_escape(mark):
+    return "\\" + mark if mark in ".^$*+?()[]{}|\\" else mark
+
+
+TOKENIZERS = {WordTokenizer.name: WordTokenizer, CharTokenizer.name: CharTokenizer, NewsTokenizer.name: NewsTokenizer}
 
 
 def get_tokenizer(identifier):

@@ -8,3 +8,5 @@ from seqkit.layers.embedding import Embedding
 from seqkit.layers.pooling import POOLINGS, AttentionPooling, MaskedPooling
 from seqkit.layers.recurrent_stack import CELLS, RecurrentStack, fused_path_blockers, get_initializer
 from seqkit.layers.ngram_embedding import NgramEmbedding
+from seqkit.layers.char_encoder import CharacterEncoder
+from seqkit.layers.crf import CRF, CRFLoss, bio_constraints

@@ -1,4 +1,5 @@
 """Model builders, one per sequence-problem shape."""
 
 from seqkit.models.classifier import HEADS, build_classifier, class_probabilities, compile_classifier
+from seqkit.models.tagger import OUTPUTS, WordDropout, build_tagger, compile_tagger, decode_tags, predict_tag_names
 from seqkit.models.naive_bayes import naive_bayes_weights

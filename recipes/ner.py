@@ -1,0 +1,404 @@
+"""Named-entity recognition with a BiLSTM-CRF tagger (many-to-many, Tx = Ty).
+
+Reads CoNLL-2003 English (eng.train / eng.testa as dev / eng.testb as test),
+CoNLL-2002 Spanish, or your own CoNLL column files; builds word and character
+vocabularies on the training sentences; trains word embeddings + a character
+CNN (or BiLSTM) + a casing feature -> a bidirectional LSTM -> a CRF with BIO
+transition constraints, early-stopping on dev entity F1; reports entity-level
+precision/recall/F1 per type (seqeval, conlleval-compatible) and token accuracy
+on the test set; and exports `saved_models/<name>/<version>/`, which tags raw
+sentences and returns tokens, tags and entity spans.
+
+Usage:
+
+    python recipes/ner.py --quick                          # ~2 min smoke run on CoNLL-2003
+    python recipes/ner.py --dataset=conll2003              # the benchmark run
+    python recipes/ner.py --dataset=conll2002-es
+    python recipes/ner.py --train=train.conll --dev=dev.conll --test=test.conll \\
+        [--token-column=0] [--tag-column=-1] [--scheme=bio|iob1|bioes] [--encoding=latin-1]
+    python recipes/ner.py --output=softmax                 # ablation: no CRF
+    python recipes/ner.py --char-encoder=none              # ablation: no character features
+    python recipes/ner.py --word-vectors=glove.6B.100d.txt # pretrained word vectors
+
+Every config field below is a `--key=value` option; unknown keys and values of
+the wrong type are errors. Figures and the commands that produced them are in
+`benchmarks/README.md`.
+"""
+
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import seqkit
+from seqkit import config as config_lib
+from seqkit.data import conll, tag_schemes
+from seqkit.plots import plot_learning_curves
+
+DATASETS = {
+    "conll2003": ("iob1", {"train": "eng.train", "dev": "eng.testa", "test": "eng.testb"}),
+    "conll2002-es": ("bio", {"train": "esp.train", "dev": "esp.testa", "test": "esp.testb"}),
+}
+
+
+@dataclasses.dataclass
+class Config:
+    # --- Data ---
+    dataset: str = "conll2003"  # "conll2003" or "conll2002-es"; ignored when --train is given.
+    data_dir: str | None = None  # Dataset folder; default: $SEQKIT_DATA_DIR, the cache, or a download.
+    train: str | None = None  # Your own training file (CoNLL columns, blank line between sentences).
+    dev: str | None = None  # Your own dev file (for early stopping); default: 10% of --train.
+    test: str | None = None  # Your own test file (required with --train).
+    token_column: int = 0  # Column of the tokens in your files.
+    tag_column: int = -1  # Column of the tags in your files.
+    scheme: str = "bio"  # Tag scheme of your files: "bio", "iob1" or "bioes".
+    encoding: str = "utf-8"  # Text encoding of your files.
+    # --- Features ---
+    tag_scheme: str = "bioes"  # Scheme the model predicts: "bio" or "bioes" (scored as BIO either way).
+    lowercase: bool = True  # Lowercase words for the word embedding (casing is a feature of its own).
+    normalize_digits: bool = True  # Map digits to 0 for the word embedding.
+    min_word_freq: int = 1  # Keep training words seen at least this often.
+    word_vectors: str | None = None  # GloVe/word2vec text file to start the word embeddings from.
+    word_embedding_dim: int = 100  # Word embedding width (must match --word-vectors).
+    char_encoder: str = "cnn"  # "cnn", "lstm" or "none".
+    char_embedding_dim: int = 30  # Character embedding width.
+    char_hidden_dim: int = 50  # CNN filters, or LSTM units per direction.
+    max_word_length: int = 20  # Characters kept per word.
+    casing_dim: int = 8  # Casing-feature embedding width (0: off).
+    # --- Model ---
+    cell: str = "lstm"  # "lstm", "gru" or "simple".
+    units: int = 100  # Units per recurrent layer and direction.
+    num_layers: int = 1  # Stacked recurrent layers.
+    bidirectional: bool = True  # Read the sentence in both directions.
+    dropout: float = 0.0  # Dropout on each recurrent layer's inputs.
+    embedding_dropout: float = 0.5  # Dropout on the token features.
+    word_dropout: float = 0.05  # Replace training words by <unk> with this probability.
+    output_dropout: float = 0.5  # Dropout before the emission layer.
+    output: str = "crf"  # "crf" or "softmax".
+    constrain_transitions: bool = True  # CRF only: forbid transitions that break the tag scheme.
+    # --- Training ---
+    batch_size: int = 32  # Sentences per batch.
+    epochs: int = 30  # Maximum passes over the training data.
+    learning_rate: float = 0.002  # Adam learning rate.
+    clipnorm: float = 5.0  # Clip each weight's gradient to this norm (0: off).
+    patience: int = 5  # Early-stopping patience in epochs, on dev entity F1.
+    seed: int = 0  # Seeds initialization and shuffling.
+    # --- Quick mode ---
+    quick: bool = False  # A small, fast run on a slice of the data that still exports.
+    quick_sentences: int = 3000  # Training sentences kept in quick mode.
+    # --- Outputs ---
+    workdir: str = "runs/ner"  # Checkpoints, logs, predictions and plots.
+    export_dir: str = "saved_models"  # Exports go to <export_dir>/<name>/<version>/.
+    name: str = "ner"  # Export name.
+    export: bool = True  # Export a SavedModel at the end.
+
+
+def quick_config(config):
+    """Shrinks a config for `--quick`: a slice of the data, a small model, four epochs."""
+    return dataclasses.replace(
+        config,
+        epochs=min(config.epochs, 4),
+        units=min(config.units, 64),
+        word_embedding_dim=config.word_embedding_dim if config.word_vectors else min(config.word_embedding_dim, 50),
+        patience=min(config.patience, 2),
+    )
+
+
+# === Data ===
+
+
+@dataclasses.dataclass
+class Split:
+    sentences: list
+    tags: list  # BIO or BIOES, as configured
+    lines: list  # line of each sentence's first token
+    path: str
+
+
+def _read(path, scheme, config, target):
+    sentences, tags, lines = conll.read_conll(
+        path,
+        token_column=config.token_column,
+        tag_column=config.tag_column,
+        encoding=config.encoding,
+        scheme=scheme,
+        target_scheme=target,
+        return_lines=True,
+    )
+    return Split(sentences, tags, lines, str(path))
+
+
+def load_data(config):
+    """Reads train/dev/test `Split`s; tags in `config.tag_scheme`. Dev may be None (carved from train)."""
+    if config.train:
+        if not config.test:
+            raise seqkit.DataError("--train needs --test (a CoNLL file to evaluate on).")
+        for path in filter(None, (config.test, config.dev, config.train)):
+            if not Path(path).expanduser().is_file():
+                raise seqkit.DataError(f"File not found: {path}")
+        read = lambda path: _read(path, config.scheme, config, config.tag_scheme) if path else None  # noqa: E731
+        splits = {"train": read(config.train), "dev": read(config.dev), "test": read(config.test)}
+        return splits, f"files: train={config.train} dev={config.dev} test={config.test}"
+    if config.dataset not in DATASETS:
+        raise config_lib.ConfigError(
+            f"--dataset must be one of {sorted(DATASETS)} (or give --train). Received: {config.dataset!r}"
+        )
+    scheme, names = DATASETS[config.dataset]
+    paths = seqkit.datasets.files(config.dataset, data_dir=config.data_dir)
+    defaults = dataclasses.replace(config, token_column=0, tag_column=-1, encoding="utf-8")
+    splits = {split: _read(paths[name], scheme, defaults, config.tag_scheme) for split, name in names.items()}
+    return splits, seqkit.datasets.info(config.dataset).title
+
+
+def _head(split, count):
+    if split is None or count >= len(split.sentences):
+        return split
+    return Split(split.sentences[:count], split.tags[:count], split.lines[:count], split.path)
+
+
+def _carve_dev(train, fraction, seed):
+    order = np.random.default_rng(seed).permutation(len(train.sentences))
+    size = max(1, int(len(order) * fraction))
+    pick = lambda rows: Split(*([getattr(train, key)[i] for i in rows] for key in ("sentences", "tags", "lines")), train.path)  # noqa: E731
+    return pick(order[size:]), pick(order[:size])
+
+
+def tag_ids(split, index):
+    """Tag ids padded with -1; an unseen tag is a DataError naming the file and line."""
+    length = max(len(row) for row in split.sentences)
+    ids = np.full((len(split.tags), length), -1, "int32")
+    for row, (tags, line) in enumerate(zip(split.tags, split.lines)):
+        for position, tag in enumerate(tags):
+            if tag not in index:
+                raise seqkit.DataError(
+                    f"{split.path}, line {line + position}: tag {tag!r} (token "
+                    f"{split.sentences[row][position]!r}) never occurs in the training data. "
+                    f"Known tags: {sorted(index)}"
+                )
+            ids[row, position] = index[tag]
+    return ids
+
+
+# === Preparation (TensorFlow: tokens to features) ===
+
+
+@dataclasses.dataclass
+class Prepared:
+    """Everything training needs, as plain arrays: it runs on any Keras backend."""
+
+    description: str
+    tag_names: list
+    word_vocabulary_size: int
+    char_vocabulary_size: int
+    features: dict  # split -> {"words", "chars", "casing"} padded arrays
+    tag_ids: dict  # split -> (sentences, length) ids, -1 at padding
+    gold: dict  # split -> BIO tag lists, for scoring
+    sentences: dict  # split -> token lists
+    featurizer: object = None  # the TagFeaturizer (None when loaded from arrays)
+    embedding_matrix: object = None
+
+
+def prepare(config):
+    """Reads the data and featurizes it (needs TensorFlow); returns a `Prepared`."""
+    seqkit.set_seed(config.seed)
+    splits, description = load_data(config)
+    train, dev, test = splits["train"], splits["dev"], splits["test"]
+    if dev is None:
+        train, dev = _carve_dev(train, 0.1, config.seed)
+    if config.quick:
+        train, dev, test = _head(train, config.quick_sentences), _head(dev, 1000), _head(test, 1000)
+        description += f" (quick: {len(train.sentences)}/{len(dev.sentences)}/{len(test.sentences)} sentences)"
+    print(f"data: {description}")
+
+    # Tags and vocabularies come from the training data only.
+    tag_names = ["O"] + sorted({tag for row in train.tags for tag in row} - {"O"})
+    index = {tag: i for i, tag in enumerate(tag_names)}
+    named = {"train": train, "dev": dev, "test": test}
+    ids = {name: tag_ids(named[name], index) for name in ("test", "dev", "train")}
+    featurizer = seqkit.TagFeaturizer.build(
+        train.sentences,
+        min_word_freq=config.min_word_freq,
+        lowercase=config.lowercase,
+        normalize_digits=config.normalize_digits,
+        max_word_length=config.max_word_length,
+    )
+    start = time.time()
+    features = {name: featurizer.encode(split.sentences) for name, split in named.items()}
+    print(
+        f"data: {len(train.sentences)} train / {len(dev.sentences)} dev / {len(test.sentences)} test sentences; "
+        f"{featurizer.word_vocabulary.size} words, {featurizer.char_vocabulary.size} characters, "
+        f"{len(tag_names)} tags; featurized in {time.time() - start:.1f}s"
+    )
+    embedding_matrix = None
+    if config.word_vectors:
+        embedding_matrix, found = seqkit.data.load_word_vectors(config.word_vectors, featurizer.word_vocabulary, seed=config.seed)
+        print(f"word vectors: {found} of {featurizer.word_vocabulary.size} words found in {config.word_vectors}")
+    return Prepared(
+        description=description,
+        tag_names=tag_names,
+        word_vocabulary_size=featurizer.word_vocabulary.size,
+        char_vocabulary_size=featurizer.char_vocabulary.size,
+        features=features,
+        tag_ids=ids,
+        gold={name: [tag_schemes.convert(row, config.tag_scheme, "bio") for row in split.tags] for name, split in named.items()},
+        sentences={name: split.sentences for name, split in named.items()},
+        featurizer=featurizer,
+        embedding_matrix=embedding_matrix,
+    )
+
+
+# === Training and evaluation (any backend) ===
+
+
+def train_and_evaluate(config, prepared, workdir):
+    """Builds, trains (early stopping on dev F1) and scores the tagger; returns `(summary, model)`."""
+    from seqkit.data.bucketing import BucketedBatches
+    from seqkit.data.casing import CASING_NAMES
+    
+    seqkit.set_seed(config.seed)
+    tag_names = prepared.tag_names
+    word_embedding_dim = config.word_embedding_dim
+    if prepared.embedding_matrix is not None:
+        word_embedding_dim = int(prepared.embedding_matrix.shape[1])
+    model = seqkit.build_tagger(
+        prepared.word_vocabulary_size,
+        tag_names,
+        char_vocabulary_size=prepared.char_vocabulary_size,
+        casing_size=len(CASING_NAMES),
+        word_embedding_dim=word_embedding_dim,
+        embedding_matrix=prepared.embedding_matrix,
+        char_encoder=None if config.char_encoder == "none" else config.char_encoder,
+        char_embedding_dim=config.char_embedding_dim,
+        char_hidden_dim=config.char_hidden_dim,
+        casing_dim=config.casing_dim,
+        embedding_dropout=config.embedding_dropout,
+        word_dropout=config.word_dropout,
+        cell=config.cell,
+        units=config.units,
+        num_layers=config.num_layers,
+        bidirectional=config.bidirectional,
+        dropout=config.dropout,
+        output_dropout=config.output_dropout,
+        output=config.output,
+        constrain_transitions=config.constrain_transitions,
+        tag_scheme=config.tag_scheme,
+    )
+    seqkit.compile_tagger(model, learning_rate=config.learning_rate, clipnorm=config.clipnorm)
+
+    def inputs(name):
+        return {key: prepared.features[name][key] for key in model.input}
+
+    lengths = {name: [len(row) for row in rows] for name, rows in prepared.sentences.items()}
+    train_batches = BucketedBatches(
+        inputs("train"), prepared.tag_ids["train"], lengths["train"], config.batch_size, seed=config.seed
+    )
+    callbacks = [seqkit.EntityF1(inputs("dev"), prepared.gold["dev"], tag_names, scheme=config.tag_scheme)]
+    callbacks += seqkit.training_callbacks(workdir, monitor="val_f1", patience=config.patience)
+    start = time.time()
+    history = model.fit(train_batches, epochs=config.epochs, callbacks=callbacks, verbose=2)
+    train_seconds = time.time() - start
+    epochs_run = len(history.history["loss"])
+
+    def predict(name):
+        return seqkit.models.predict_tag_names(model, inputs(name), lengths[name], tag_names, config.tag_scheme)
+
+    start = time.time()
+    predicted = predict("test")
+    decode_seconds = time.time() - start
+    scores = seqkit.metrics.entity_scores(prepared.gold["test"], predicted)
+    dev_scores = seqkit.metrics.entity_scores(prepared.gold["dev"], predict("dev"))
+    num_train = len(lengths["train"])
+    summary = {
+        "data": prepared.description,
+        "test": scores,
+        "dev": dev_scores,
+        "f1": scores["f1"],
+        "num_train": num_train,
+        "num_dev": len(lengths["dev"]),
+        "num_test": len(lengths["test"]),
+        "tag_names": tag_names,
+        "word_vocabulary_size": prepared.word_vocabulary_size,
+        "epochs_run": epochs_run,
+        "train_seconds": round(train_seconds, 1),
+        # Includes the per-epoch dev decoding that early stopping needs.
+        "train_sentences_per_second": round(num_train * epochs_run / train_seconds, 1),
+        "decode_sentences_per_second": round(len(lengths["test"]) / decode_seconds, 1),
+        "history": {key: [float(v) for v in values] for key, values in history.history.items()},
+        "config": dataclasses.asdict(config),
+        "predictions": predicted,
+    }
+    from seqeval.metrics import classification_report
+
+    print(classification_report(prepared.gold["test"], predicted, digits=4))
+    print(
+        f"test entity F1: {scores['f1']:.4f} (precision {scores['precision']:.4f}, recall {scores['recall']:.4f}); "
+        f"token accuracy {scores['token_accuracy']:.4f}; dev F1 {dev_scores['f1']:.4f}"
+    )
+    print(
+        f"speed: {summary['train_sentences_per_second']} train sentences/s, "
+        f"{summary['decode_sentences_per_second']} decoded sentences/s"
+    )
+    return summary, model
+
+
+def check_config(config):
+    choices = (("tag_scheme", ("bio", "bioes")), ("output", ("crf", "softmax")), ("char_encoder", ("cnn", "lstm", "none")))
+    for option, allowed in choices:
+        if getattr(config, option) not in allowed:
+            raise config_lib.ConfigError(
+                f"--{option.replace('_', '-')} must be one of {allowed}. Received: {getattr(config, option)!r}"
+            )
+
+
+def run(config):
+    """Runs the configured experiment end to end; returns the final metrics dict."""
+    if config.quick:
+        config = quick_config(config)
+    check_config(config)
+    workdir = seqkit.training.resolve_workdir(config.workdir)
+    print(f"workdir: {workdir}")
+    prepared = prepare(config)
+    summary, model = train_and_evaluate(config, prepared, workdir)
+    predicted = summary.pop("predictions")
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    conll.write_conll(workdir / "test_predictions.conll", prepared.sentences["test"], prepared.gold["test"], predicted)
+    plot_learning_curves(summary["history"], workdir / "learning_curve.png")
+    prepared.featurizer.save(workdir / "featurizer.json")
+    metrics_json = json.dumps(summary, indent=2)
+    seqkit.utils.atomic_write_text(workdir / "metrics.json", metrics_json)
+    print(f"outputs: {workdir}/{{metrics.json, test_predictions.conll, learning_curve.png, best.keras}}")
+    if config.export:
+        path = seqkit.export_tagger(
+            model,
+            prepared.featurizer,
+            prepared.tag_names,
+            export_root=config.export_dir,
+            name=config.name,
+            extra_files={"metrics.json": metrics_json, "config.json": config_lib.config_to_json(config)},
+        )
+        summary["export_path"] = str(path)
+        print(f"exported: {path}")
+    return summary
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("-h", "--help"):
+        print(__doc__)
+        print("Options (defaults):\n" + config_lib.describe(Config()))
+        return 0
+    try:
+        config = config_lib.parse_args(Config(), argv)
+        run(config)
+    except ValueError as error:  # DataError and ConfigError are ValueErrors with a readable message.
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
