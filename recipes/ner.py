@@ -74,6 +74,7 @@ class Config:
     num_layers: int = 1  # Stacked recurrent layers.
     bidirectional: bool = True  # Read the sentence in both directions.
     dropout: float = 0.0  # Dropout on each recurrent layer's inputs.
+    recurrent_dropout: float = 0.0  # Variational dropout on the recurrent state.
     embedding_dropout: float = 0.5  # Dropout on the token features.
     word_dropout: float = 0.05  # Replace training words by <unk> with this probability.
     output_dropout: float = 0.5  # Dropout before the emission layer.
@@ -281,6 +282,7 @@ def train_and_evaluate(config, prepared, workdir):
         num_layers=config.num_layers,
         bidirectional=config.bidirectional,
         dropout=config.dropout,
+        recurrent_dropout=config.recurrent_dropout,
         output_dropout=config.output_dropout,
         output=config.output,
         constrain_transitions=config.constrain_transitions,

@@ -58,6 +58,15 @@ def token_accuracy(true_tags, predicted_tags):
     >>> token_accuracy([["O", "B-PER"]], [["O", "O"]])
     0.5
     """
+    if len(true_tags) != len(predicted_tags):
+        raise ValueError(
+            f"Expected as many predicted sentences as true ones. Received: {len(predicted_tags)} and {len(true_tags)}"
+        )
+    for index, (truth, prediction) in enumerate(zip(true_tags, predicted_tags)):
+        if len(truth) != len(prediction):
+            raise ValueError(
+                f"Sentence {index}: expected {len(truth)} predicted tags, one per token. Received: {len(prediction)}"
+            )
     total = sum(len(row) for row in true_tags)
     if not total:
         return 0.0

@@ -249,11 +249,6 @@ def test_load_of_a_missing_file_names_the_file(tmp_path):
     assert str(path) in str(info.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="TagFeaturizer.load only checks the JSON and the 'format' key: a file that is not UTF-8 raises a bare "
-    "UnicodeDecodeError, one with missing keys a KeyError, one with a bad vocabulary a ValueError; none names the file",
-)
 @pytest.mark.parametrize(
     "content",
     [

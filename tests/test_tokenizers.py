@@ -253,11 +253,6 @@ def test_news_tokenizer_known_outputs(text, expected):
     assert NewsTokenizer()(text) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="NewsTokenizer protects letter'letter apostrophes in one non-overlapping regex pass, so the second "
-    "apostrophe of rock'n'roll is split off (numbers and hyphens get a second pass, apostrophes do not)",
-)
 def test_news_tokenizer_keeps_repeated_inner_apostrophes():
     assert NewsTokenizer()("rock'n'roll") == ["rock'n'roll"]
 

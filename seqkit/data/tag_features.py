@@ -139,11 +139,18 @@ class TagFeaturizer:
             config = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise DataError(f"File not found: {path}") from None
+        except UnicodeDecodeError as error:
+            raise DataError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start}); not a featurizer file.") from None
         except json.JSONDecodeError as error:
             raise DataError(f"{path}, line {error.lineno}: not valid JSON ({error.msg}).") from None
         if not isinstance(config, dict) or config.get("format") != _FORMAT:
             raise DataError(f"{path}: not a seqkit tag featurizer file (expected format {_FORMAT!r}).")
-        return cls.from_config(config)
+        try:
+            return cls.from_config(config)
+        except KeyError as error:
+            raise DataError(f"{path}: the featurizer file lacks the key {error.args[0]!r}.") from None
+        except ValueError as error:
+            raise DataError(f"{path}: {error}") from None
 
 
 def _pad_to(array, length):

@@ -194,7 +194,8 @@ class NewsTokenizer(Tokenizer):
             strings = tf.strings.regex_replace(strings, r"(^|[^\p{L}\p{N}])(\p{Lu})\.([ ]|$)", rf"\1\2{keep['.']}\3")
         strings = tf.strings.regex_replace(strings, r"(\p{L})(n't|N'T)([^\p{L}]|$)", r"\1 \2 \3")
         strings = tf.strings.regex_replace(strings, rf"(\p{{L}})({_CLITICS})([^\p{{L}}]|$)", r"\1 \2 \3")
-        strings = tf.strings.regex_replace(strings, r"(\p{L})'(\p{L})", rf"\1{keep[chr(39)]}\2")
+        for _ in range(2):  # Twice, for "rock'n'roll".
+            strings = tf.strings.regex_replace(strings, r"(\p{L})'(\p{L})", rf"\1{keep[chr(39)]}\2")
         strings = tf.strings.regex_replace(strings, r"^'(s|S|re|RE|ve|VE|ll|LL|d|D|m|M|t|T)\b", rf"{keep[chr(39)]}\1")
         strings = tf.strings.regex_replace(strings, r"([ ])'(s|S|re|RE|ve|VE|ll|LL|d|D|m|M)([^\p{L}]|$)", rf"\1{keep[chr(39)]}\2\3")
         strings = tf.strings.regex_replace(strings, r"n't", rf"n{keep[chr(39)]}t")
