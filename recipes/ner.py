@@ -167,17 +167,29 @@ def _carve_dev(train, fraction, seed):
     return pick(order[size:]), pick(order[:size])
 
 
+def tag_names_for(train_tags, scheme):
+    """"O" plus every prefix of the scheme for each entity type seen in training, sorted.
+
+    The tag set comes from the entity types, not from the tags seen: a BIOES
+    model trained without one-token locations can still predict `S-LOC`.
+    """
+    types = {tag[2:] for row in train_tags for tag in row if tag != "O"}
+    prefixes = "BI" if scheme == "bio" else "BIES"
+    return ["O"] + sorted(f"{prefix}-{kind}" for kind in types for prefix in prefixes)
+
+
 def tag_ids(split, index):
-    """Tag ids padded with -1; an unseen tag is a DataError naming the file and line."""
+    """Tag ids padded with -1; a tag of an entity type unseen in training is a DataError naming the file and line."""
     length = max(len(row) for row in split.sentences)
     ids = np.full((len(split.tags), length), -1, "int32")
     for row, (tags, line) in enumerate(zip(split.tags, split.lines)):
         for position, tag in enumerate(tags):
             if tag not in index:
+                known = sorted({name[2:] for name in index if name != "O"})
                 raise seqkit.DataError(
                     f"{split.path}, line {line + position}: tag {tag!r} (token "
-                    f"{split.sentences[row][position]!r}) never occurs in the training data. "
-                    f"Known tags: {sorted(index)}"
+                    f"{split.sentences[row][position]!r}): its entity type never occurs in the training data. "
+                    f"Known types: {known}"
                 )
             ids[row, position] = index[tag]
     return ids
@@ -215,7 +227,7 @@ def prepare(config):
     print(f"data: {description}")
 
     # Tags and vocabularies come from the training data only.
-    tag_names = ["O"] + sorted({tag for row in train.tags for tag in row} - {"O"})
+    tag_names = tag_names_for(train.tags, config.tag_scheme)
     index = {tag: i for i, tag in enumerate(tag_names)}
     named = {"train": train, "dev": dev, "test": test}
     ids = {name: tag_ids(named[name], index) for name in ("test", "dev", "train")}

@@ -88,6 +88,8 @@ class TagFeaturizer:
             tokens = tf.ragged.boolean_mask(tokens, tf.strings.length(tokens) > 0)
         flat = tokens.flat_values
         words = tf.cast(self._word_lookup(self.normalize(flat)), tf.int32)
+        # A real token that reads "<pad>" is unknown, not padding (id 0 is the lookup's mask token).
+        words = tf.where(words == 0, 1, words)
         characters = tf.strings.unicode_split(flat, "UTF-8", errors="replace")[:, : self.max_word_length]
         chars = tf.cast(self._char_lookup(characters), tf.int32)
         casing = tf.zeros_like(words)

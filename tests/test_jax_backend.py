@@ -1,0 +1,58 @@
+"""The model code runs on the JAX backend with TensorFlow unimportable: the tagger with its CRF trains and decodes."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from conftest import REPO
+
+pytest.importorskip("jax")
+
+SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    sys.modules["tensorflow"] = None  # As on a machine without TensorFlow: importing it fails.
+    import numpy as np
+    import keras
+    from seqkit.data.bucketing import BucketedBatches
+    from seqkit.models import tagger
+
+    keras.utils.set_random_seed(0)
+    model = tagger.build_tagger(30, ["O", "B-X", "I-X"], char_vocabulary_size=20, casing_size=9, units=16)
+    tagger.compile_tagger(model, learning_rate=0.01)
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(2, 12, 256)
+    words = np.where(np.arange(12)[None] < lengths[:, None], rng.integers(4, 30, (256, 12)), 0)
+    # Words below 12 are entities; a run of them is B-X I-X ... (only the transitions tell B from I).
+    tags = np.where(words == 0, -1, np.where(words < 12, 1, 0))
+    tags[:, 1:] = np.where((tags[:, 1:] == 1) & (tags[:, :-1] >= 1), 2, tags[:, 1:])
+    inputs = {"words": words, "chars": (words[..., None] % 7 + 1) * (words[..., None] > 0),
+              "casing": (words > 0).astype("int32")}
+    history = model.fit(BucketedBatches(inputs, tags, lengths, 32), epochs=15, verbose=0)
+    predicted = tagger.decode_tags(model, inputs)
+    print(json.dumps({
+        "backend": keras.backend.backend(),
+        "first_loss": float(history.history["loss"][0]),
+        "last_loss": float(history.history["loss"][-1]),
+        "token_accuracy": float((predicted[words > 0] == tags[words > 0]).mean()),
+        "padding_is_zero": bool((predicted[words == 0] == 0).all()),
+    }))
+    """
+)
+
+
+def test_tagger_with_crf_trains_on_jax_without_tensorflow():
+    environment = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(REPO)}
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=environment, cwd=REPO, timeout=600
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["backend"] == "jax"
+    assert report["last_loss"] < 0.05 * report["first_loss"]
+    assert report["token_accuracy"] > 0.98
+    assert report["padding_is_zero"]

@@ -1,0 +1,227 @@
+"""The NER recipe end to end: quick mode on real CoNLL-2003, user files, bad input, and no overwrites."""
+
+import hashlib
+import importlib.util
+import json
+
+import pytest
+
+from conftest import REPO
+
+# A tiny model, so the user-file runs take seconds.
+TINY = ["--epochs=1", "--units=4", "--word-embedding-dim=4", "--char-embedding-dim=4", "--char-hidden-dim=4",
+        "--casing-dim=2", "--batch-size=8"]
+
+
+@pytest.fixture(scope="module")
+def ner():
+    spec = importlib.util.spec_from_file_location("ner_recipe", REPO / "recipes" / "ner.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def write(path, text, encoding="utf-8"):
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def conll_text(sentences, docstart=False):
+    """3-column CoNLL text (token POS tag) from `[[(token, tag), ...], ...]`."""
+    lines = ["-DOCSTART- -X- O", ""] if docstart else []
+    for sentence in sentences:
+        lines += [f"{token} NNP {tag}" if tag != "O" else f"{token} XX {tag}" for token, tag in sentence] + [""]
+    return "\n".join(lines) + "\n"
+
+
+TRAIN_SENTENCES = [
+    [("John", "B-PER"), ("Smith", "I-PER"), ("went", "O"), ("to", "O"), ("Paris", "B-LOC"), (".", "O")],
+    [("Mary", "B-PER"), ("lives", "O"), ("in", "O"), ("New", "B-LOC"), ("York", "I-LOC")],
+    [("Peter", "B-PER"), ("saw", "O"), ("Berlin", "B-LOC"), ("and", "O"), ("Anna", "B-PER"), ("Jones", "I-PER")],
+    [("the", "O"), ("weather", "O"), ("was", "O"), ("fine", "O")],
+    [("Madrid", "B-LOC"), ("welcomed", "O"), ("Brown", "B-PER")],
+] * 4
+DEV_SENTENCES = [[("Anna", "B-PER"), ("went", "O"), ("to", "O"), ("London", "B-LOC")], [("it", "O"), ("rained", "O")]]
+TEST_SENTENCES = [
+    [("Peter", "B-PER"), ("Brown", "I-PER"), ("saw", "O"), ("Paris", "B-LOC")],
+    [("Mary", "B-PER"), ("stayed", "O"), ("in", "O"), ("New", "B-LOC"), ("York", "I-LOC")],
+    [("nothing", "O"), ("happened", "O")],
+]
+
+
+@pytest.fixture
+def user_files(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    write(folder / "train.conll", conll_text(TRAIN_SENTENCES, docstart=True))
+    write(folder / "dev.conll", conll_text(DEV_SENTENCES))
+    write(folder / "test.conll", conll_text(TEST_SENTENCES, docstart=True))
+    return folder
+
+
+def user_arguments(folder, *extra):
+    return [f"--train={folder / 'train.conll'}", f"--dev={folder / 'dev.conll'}", f"--test={folder / 'test.conll'}",
+            "--token-column=0", "--tag-column=2", *TINY, *extra]
+
+
+def snapshot(folder):
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+# === (a) Quick mode on the real data ===
+
+
+@pytest.fixture(scope="module")
+def quick_run(ner, shared_data, tmp_path_factory):
+    """One quick run on CoNLL-2003 (500 training sentences, one epoch), shared by the tests below."""
+    folder = tmp_path_factory.mktemp("quick")
+    code = ner.main(["--quick", "--epochs=1", "--quick-sentences=500", f"--data-dir={shared_data}",
+                     f"--workdir={folder / 'run'}", f"--export-dir={folder / 'exports'}"])
+    return code, folder
+
+
+def test_quick_mode_end_to_end(quick_run):
+    from seqkit.data import conll
+
+    code, folder = quick_run
+    assert code == 0
+    metrics = json.loads((folder / "run" / "metrics.json").read_text())
+    assert 0.0 <= metrics["f1"] <= 1.0
+    assert 0.0 <= metrics["test"]["token_accuracy"] <= 1.0
+    assert (metrics["num_train"], metrics["num_dev"], metrics["num_test"]) == (500, 1000, 1000)
+    assert metrics["epochs_run"] == 1
+    assert metrics["config"]["quick"] is True and metrics["config"]["epochs"] == 1
+    assert metrics["tag_names"][0] == "O" and "S-PER" in metrics["tag_names"]  # BIOES by default.
+    sentences, gold, lines = conll.read_conll(folder / "run" / "test_predictions.conll", tag_column=1,
+                                              return_lines=True)
+    _, predicted = conll.read_conll(folder / "run" / "test_predictions.conll", tag_column=2, scheme="bio")
+    assert len(sentences) == len(predicted) == 1000
+    assert all(len(row) == len(tags) for row, tags in zip(sentences, predicted))
+    assert {tag[:2] for row in gold + predicted for tag in row} <= {"O", "B-", "I-"}  # Scored as BIO.
+    assert (folder / "run" / "learning_curve.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_quick_mode_export(quick_run):
+    import tensorflow as tf
+
+    code, folder = quick_run
+    assert code == 0
+    export = folder / "exports" / "ner" / "1"
+    assert (export / "saved_model.pb").is_file()
+    assert sorted(p.name for p in (folder / "exports" / "ner").iterdir()) == ["1"]
+    metrics = json.loads((folder / "run" / "metrics.json").read_text())
+    assert json.loads((export / "metrics.json").read_text())["f1"] == metrics["f1"]
+    assert json.loads((export / "config.json").read_text())["quick"] is True
+    assert json.loads((export / "seqkit.json").read_text())["tag_names"] == metrics["tag_names"]
+    outputs = tf.saved_model.load(str(export)).signatures["serving_default"](
+        text=tf.constant(["EU rejects German call to boycott British lamb.", ""]))
+    assert outputs["lengths"].numpy().tolist() == [9, 0]
+    assert [t.decode() for t in outputs["tokens"].numpy()[0]] == ["EU", "rejects", "German", "call", "to", "boycott",
+                                                                   "British", "lamb", "."]
+    assert all(t.decode() in metrics["tag_names"] for t in outputs["tags"].numpy()[0])
+
+
+# === (b) User files, (d) no overwrites ===
+
+
+def test_user_files_with_column_options_and_no_overwrites(ner, user_files, tmp_path):
+    exports, workdir = tmp_path / "exports", tmp_path / "run"
+    # Something already in the export folder: it must survive.
+    (exports / "ner" / "1").mkdir(parents=True)
+    (exports / "ner" / "1" / "keep.txt").write_text("kept")
+
+    assert ner.main(user_arguments(user_files, f"--workdir={workdir}", f"--export-dir={exports}")) == 0
+    metrics = json.loads((workdir / "metrics.json").read_text())
+    assert (metrics["num_train"], metrics["num_dev"], metrics["num_test"]) == (20, 2, 3)
+    # Every BIOES prefix of each training entity type, seen or not.
+    assert metrics["tag_names"] == ["O", "B-LOC", "B-PER", "E-LOC", "E-PER", "I-LOC", "I-PER", "S-LOC", "S-PER"]
+    assert 0.0 <= metrics["f1"] <= 1.0
+    predictions = (workdir / "test_predictions.conll").read_text().split("\n\n")
+    assert predictions[0].splitlines()[0].split()[:2] == ["Peter", "B-PER"]  # token, gold (BIO), predicted.
+    assert (exports / "ner" / "1" / "keep.txt").read_text() == "kept"
+    assert sorted(p.name for p in (exports / "ner").iterdir()) == ["1", "2"]
+    second_export = snapshot(exports / "ner" / "2")
+    first_run = snapshot(workdir)
+
+    # Run again with the same folders: a new run folder and a new version; nothing is overwritten.
+    assert ner.main(user_arguments(user_files, f"--workdir={workdir}", f"--export-dir={exports}")) == 0
+    assert sorted(p.name for p in (exports / "ner").iterdir()) == ["1", "2", "3"]
+    assert snapshot(exports / "ner" / "2") == second_export
+    assert snapshot(workdir) == first_run
+    assert (tmp_path / "run-2" / "metrics.json").is_file()
+    assert (exports / "ner" / "1" / "keep.txt").read_text() == "kept"
+
+
+# === (c) Bad input ===
+
+BAD_TRAIN = {
+    # Line 4 has two columns where line 1 had three.
+    "columns.conll": "John NNP B-PER\nSmith NNP I-PER\n\nran O\n",
+    "empty.conll": "-DOCSTART- -X- O\n\n\n",
+    # I-PER after O on line 3, read as BIO.
+    "malformed.conll": "John NNP B-PER\nsaw XX O\nSmith NNP I-PER\n",
+    "per_only.conll": "John NNP B-PER\nran XX O\n\nMary NNP B-PER\n",
+}
+# The test file: line 5 holds a LOC, a type the training data never has (BIO: tag B-LOC).
+UNSEEN_TEST = "-DOCSTART- -X- O\n\nJohn NNP B-PER\nsaw XX O\nParis NNP B-LOC\n"
+
+
+def bad(folder, train="train.conll", dev="dev.conll", test="test.conll", *extra):
+    return [f"--train={folder / train}", f"--dev={folder / dev}", f"--test={folder / test}", "--tag-column=2",
+            *extra]
+
+
+BAD_INPUTS = {
+    "inconsistent_columns": (lambda d: bad(d, "columns.conll"),
+                             ["columns.conll", "line 4", "expected 3 columns", "got 2"]),
+    "unseen_test_tag": (lambda d: bad(d, "per_only.conll", "per_only.conll", "unseen.conll", "--tag-scheme=bio"),
+                        ["unseen.conll", "line 5", "'B-LOC'", "'Paris'", "never occurs in the training data"]),
+    # Default --tag-scheme=bioes: the tag is named in BIOES form ('S-LOC'), but file and line are right.
+    "unseen_test_type_bioes": (lambda d: bad(d, "per_only.conll", "per_only.conll", "unseen.conll"),
+                               ["unseen.conll", "line 5", "'Paris'", "never occurs in the training data"]),
+    "no_sentences": (lambda d: bad(d, dev="empty.conll"), ["empty.conll", "no sentences"]),
+    "malformed_bio": (lambda d: bad(d, "malformed.conll") + ["--scheme=bio"],
+                      ["malformed.conll", "line 3", "'I-PER'", "I-PER follows O"]),
+    "missing_file": (lambda d: bad(d, test="nope.conll"), ["nope.conll", "not found"]),
+    "train_without_test": (lambda d: [f"--train={d / 'train.conll'}"], ["--train needs --test"]),
+    "column_out_of_range": (lambda d: bad(d) + ["--token-column=7"], ["train.conll", "line 3", "column 7", "out of range"]),
+    "wrong_type": (lambda d: ["--epochs=abc"], ["--epochs expects int", "'abc'"]),
+    "unknown_option": (lambda d: ["--epoch=3"], ["Unknown option --epoch"]),
+    "bad_choice": (lambda d: ["--output=bogus"], ["--output", "'bogus'", "crf", "softmax"]),
+    "bad_scheme": (lambda d: bad(d) + ["--scheme=iob3"], ["'iob3'"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_is_a_clear_error(ner, user_files, tmp_path, capsys, case):
+    write(user_files / "unseen.conll", UNSEEN_TEST)
+    for name, text in BAD_TRAIN.items():
+        write(user_files / name, text)
+    arguments, expected = BAD_INPUTS[case]
+    code = ner.main([*arguments(user_files), f"--workdir={tmp_path / 'run'}", f"--export-dir={tmp_path / 'x'}"])
+    error = capsys.readouterr().err
+    assert code == 2
+    assert error.startswith("error: ") and "Traceback" not in error
+    assert len(error.strip().splitlines()) == 1, error
+    for fragment in expected:
+        assert fragment in error, (fragment, error)
+    assert not (tmp_path / "x").exists()  # Nothing was exported.
+    assert not (tmp_path / "run" / "metrics.json").exists()
+
+
+# Training has only two-token locations (BIO: B-LOC, I-LOC; BIOES: B-LOC, E-LOC).
+UNSEEN_UNDER_BIOES = {
+    "one_token_location": [[("Paris", "B-LOC"), ("is", "O")]],  # BIOES S-LOC.
+    "three_token_location": [[("New", "B-LOC"), ("York", "I-LOC"), ("City", "I-LOC")]],  # BIOES I-LOC.
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNSEEN_UNDER_BIOES))
+def test_test_tags_seen_in_training_are_accepted_under_bioes(ner, user_files, tmp_path, capsys, case):
+    write(user_files / "train.conll", conll_text([[("New", "B-LOC"), ("York", "I-LOC"), ("is", "O")],
+                                                   [("John", "B-PER"), ("won", "O")]] * 3))
+    write(user_files / "dev.conll", conll_text([[("John", "B-PER"), ("ran", "O")]]))
+    write(user_files / "test.conll", conll_text(UNSEEN_UNDER_BIOES[case]))
+    code = ner.main(user_arguments(user_files, f"--workdir={tmp_path / 'run'}", "--no-export"))
+    assert code == 0, capsys.readouterr().err
