@@ -4,6 +4,7 @@ import hashlib
 import importlib.util
 import json
 
+import numpy as np
 import pytest
 
 from conftest import REPO
@@ -225,3 +226,26 @@ def test_test_tags_seen_in_training_are_accepted_under_bioes(ner, user_files, tm
     write(user_files / "test.conll", conll_text(UNSEEN_UNDER_BIOES[case]))
     code = ner.main(user_arguments(user_files, f"--workdir={tmp_path / 'run'}", "--no-export"))
     assert code == 0, capsys.readouterr().err
+
+
+def test_word_vectors_start_the_embeddings(ner, user_files, tmp_path, capsys, monkeypatch):
+    """A tiny GloVe file: its width replaces --word-embedding-dim and its rows start the word embedding."""
+    glove = write(tmp_path / "tiny.glove.txt", "john 1 2 3 4 5 6\nparis -1 -2 -3 -4 -5 -6\nunrelated 9 9 9 9 9 9\n")
+    built = {}
+    original = ner.seqkit.build_tagger
+
+    def spy(*args, **kwargs):
+        built["model"] = model = original(*args, **kwargs)
+        built["matrix"] = kwargs["embedding_matrix"]
+        built["initial"] = model.get_layer("word_embedding").embeddings.numpy().copy()
+        return model
+
+    monkeypatch.setattr(ner.seqkit, "build_tagger", spy)
+    code = ner.main(user_arguments(user_files, f"--word-vectors={glove}", f"--workdir={tmp_path / 'run'}", "--no-export"))
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "word vectors: 2 of" in out
+    assert built["initial"].shape[1] == 6
+    np.testing.assert_array_equal(built["initial"], built["matrix"])
+    rows = {tuple(row) for row in built["initial"].tolist()}
+    assert (1.0, 2.0, 3.0, 4.0, 5.0, 6.0) in rows and (-1.0, -2.0, -3.0, -4.0, -5.0, -6.0) in rows
