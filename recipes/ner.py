@@ -400,18 +400,7 @@ def run(config):
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in ("-h", "--help"):
-        print(__doc__)
-        print("Options (defaults):\n" + config_lib.describe(Config()))
-        return 0
-    try:
-        config = config_lib.parse_args(Config(), argv)
-        run(config)
-    except ValueError as error:  # DataError and ConfigError are ValueErrors with a readable message.
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return config_lib.run_main(Config(), run, sys.argv[1:] if argv is None else argv, __doc__)
 
 
 if __name__ == "__main__":

@@ -350,17 +350,7 @@ def main(argv=None):
     # Keras warns at the end of each first epoch over a dataset of unknown length
     # (bucketing makes the number of batches unknowable in advance); it is expected.
     warnings.filterwarnings("ignore", message="Your input ran out of data")
-    if argv and argv[0] in ("-h", "--help"):
-        print(__doc__)
-        print("Options (defaults):\n" + config_lib.describe(Config()))
-        return 0
-    try:
-        config = config_lib.parse_args(Config(), argv)
-        run(config)
-    except ValueError as error:  # DataError and ConfigError are ValueErrors with a readable message.
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return config_lib.run_main(Config(), run, argv, __doc__)
 
 
 if __name__ == "__main__":

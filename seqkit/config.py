@@ -135,3 +135,23 @@ def config_to_json(config):
 def describe(config):
     """One line per field with its value and the comment-free name, for `--help`."""
     return "\n".join(f"  --{f.name.replace('_', '-')}={getattr(config, f.name)!r}" for f in dataclasses.fields(config))
+
+
+def run_main(config, run, argv, doc=""):
+    """A recipe's command line: `--help`, typed overrides of `config`, then `run(config)`.
+
+    Bad input (a `ValueError`, which `DataError` and `ConfigError` are) ends with
+    one `error: ...` line on stderr and exit code 2; success returns 0.
+    """
+    import sys
+
+    if argv and argv[0] in ("-h", "--help"):
+        print(doc)
+        print("Options (defaults):\n" + describe(config))
+        return 0
+    try:
+        run(parse_args(config, argv))
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0

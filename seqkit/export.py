@@ -99,12 +99,7 @@ def export_classifier(
         "max_length": preprocessor.max_length,
         "vocabulary_size": preprocessor.vocabulary.size,
     }
-    with atomic_directory(version_dir) as staging:
-        archive.write_out(str(staging), verbose=False)
-        extra = {"seqkit.json": json.dumps(metadata, indent=2), **(extra_files or {})}
-        for filename, text in extra.items():
-            (staging / filename).write_text(text, encoding="utf-8")
-    return version_dir
+    return _write_archive(archive, version_dir, metadata, extra_files)
 
 
 def export_tagger(
@@ -207,12 +202,7 @@ def export_tagger(
         "output": "crf" if crf is not None else "softmax",
         "word_vocabulary_size": featurizer.word_vocabulary.size,
     }
-    with atomic_directory(version_dir) as staging:
-        archive.write_out(str(staging), verbose=False)
-        extra = {"seqkit.json": json.dumps(metadata, indent=2), **(extra_files or {})}
-        for filename, text in extra.items():
-            (staging / filename).write_text(text, encoding="utf-8")
-    return version_dir
+    return _write_archive(archive, version_dir, metadata, extra_files)
 
 
 def _entity_spans(tokens, tag_ids, mask, prefix_table, type_table, type_names):
@@ -245,3 +235,13 @@ def _entity_spans(tokens, tag_ids, mask, prefix_table, type_table, type_names):
         "entity_end": end_positions.to_tensor(-1),
         "num_entities": counts,
     }
+
+
+def _write_archive(archive, version_dir, metadata, extra_files):
+    """Writes the SavedModel, `seqkit.json` and the extra files into `version_dir` in one atomic rename."""
+    with atomic_directory(version_dir) as staging:
+        archive.write_out(str(staging), verbose=False)
+        extra = {"seqkit.json": json.dumps(metadata, indent=2), **(extra_files or {})}
+        for filename, text in extra.items():
+            (staging / filename).write_text(text, encoding="utf-8")
+    return version_dir

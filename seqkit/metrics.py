@@ -22,15 +22,7 @@ def entity_scores(true_tags, predicted_tags):
     from seqeval.metrics import classification_report
 
     true_tags, predicted_tags = [list(row) for row in true_tags], [list(row) for row in predicted_tags]
-    if len(true_tags) != len(predicted_tags):
-        raise ValueError(
-            f"Expected as many predicted sentences as true ones. Received: {len(predicted_tags)} and {len(true_tags)}"
-        )
-    for index, (truth, prediction) in enumerate(zip(true_tags, predicted_tags)):
-        if len(truth) != len(prediction):
-            raise ValueError(
-                f"Sentence {index}: expected {len(truth)} predicted tags, one per token. Received: {len(prediction)}"
-            )
+    _check_lengths(true_tags, predicted_tags)
     report = classification_report(true_tags, predicted_tags, output_dict=True, zero_division=0)
     per_type = {
         name: {key: float(values[key]) for key in ("precision", "recall", "f1-score", "support")}
@@ -58,6 +50,15 @@ def token_accuracy(true_tags, predicted_tags):
     >>> token_accuracy([["O", "B-PER"]], [["O", "O"]])
     0.5
     """
+    _check_lengths(true_tags, predicted_tags)
+    total = sum(len(row) for row in true_tags)
+    if not total:
+        return 0.0
+    right = sum(np.sum(np.asarray(t, dtype=object) == np.asarray(p, dtype=object)) for t, p in zip(true_tags, predicted_tags))
+    return float(right) / total
+
+
+def _check_lengths(true_tags, predicted_tags):
     if len(true_tags) != len(predicted_tags):
         raise ValueError(
             f"Expected as many predicted sentences as true ones. Received: {len(predicted_tags)} and {len(true_tags)}"
@@ -67,8 +68,3 @@ def token_accuracy(true_tags, predicted_tags):
             raise ValueError(
                 f"Sentence {index}: expected {len(truth)} predicted tags, one per token. Received: {len(prediction)}"
             )
-    total = sum(len(row) for row in true_tags)
-    if not total:
-        return 0.0
-    right = sum(np.sum(np.asarray(t, dtype=object) == np.asarray(p, dtype=object)) for t, p in zip(true_tags, predicted_tags))
-    return float(right) / total
