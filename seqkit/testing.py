@@ -3,7 +3,7 @@
 Examples:
 >>> import numpy as np
 >>> from seqkit.layers import MaskedPooling
->>> run_layer_test(MaskedPooling, {"mode": "max"}, np.ones((2, 3, 4), "float32"), (2, 4))
+>>> outputs = run_layer_test(MaskedPooling, {"mode": "max"}, np.ones((2, 3, 4), "float32"), (2, 4))
 """
 
 import os

@@ -28,7 +28,7 @@ class CharacterEncoder(keras.layers.Layer):
     Examples:
     >>> import numpy as np
     >>> encoder = CharacterEncoder(10, "cnn", embedding_dim=4, hidden_dim=6)
-    >>> encoder(np.array([[[4, 5, 0], [0, 0, 0]]])).shape
+    >>> tuple(encoder(np.array([[[4, 5, 0], [0, 0, 0]]])).shape)
     (1, 2, 6)
     """
 

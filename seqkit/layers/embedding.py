@@ -19,7 +19,7 @@ class Embedding(keras.layers.Embedding):
 
     Examples:
     >>> import numpy as np
-    >>> Embedding(10, 4, mask_zero=True)(np.array([[1, 2, 0]])).shape
+    >>> tuple(Embedding(10, 4, mask_zero=True)(np.array([[1, 2, 0]])).shape)
     (1, 3, 4)
     """
 

@@ -39,7 +39,7 @@ class NgramEmbedding(keras.layers.Layer):
 
     Examples:
     >>> import numpy as np
-    >>> NgramEmbedding(100, 8)(np.array([[5, 6, 7, 0]])).shape
+    >>> tuple(NgramEmbedding(100, 8)(np.array([[5, 6, 7, 0]])).shape)
     (1, 8)
     """
 

@@ -61,7 +61,7 @@ class AttentionPooling(keras.layers.Layer):
 
     Examples:
     >>> import numpy as np
-    >>> AttentionPooling(8)(np.ones((2, 4, 3), "float32")).shape
+    >>> tuple(AttentionPooling(8)(np.ones((2, 4, 3), "float32")).shape)
     (2, 3)
     """
 

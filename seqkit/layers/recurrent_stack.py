@@ -91,7 +91,7 @@ class RecurrentStack(keras.layers.Layer):
     Examples:
     >>> import numpy as np
     >>> stack = RecurrentStack("gru", units=8, num_layers=2, bidirectional=True)
-    >>> stack(np.zeros((2, 5, 3), "float32")).shape
+    >>> tuple(stack(np.zeros((2, 5, 3), "float32")).shape)
     (2, 5, 16)
     """
 

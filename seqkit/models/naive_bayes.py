@@ -33,7 +33,7 @@ def naive_bayes_weights(token_ids, labels, num_classes, vocabulary_size, orders=
     Examples:
     >>> import numpy as np
     >>> weights = naive_bayes_weights([np.array([[5, 6], [7, 0]])], [1, 0], 2, vocabulary_size=10, num_buckets=4)
-    >>> weights.shape, weights[5, 0] > 0 > weights[7, 0]
+    >>> weights.shape, bool(weights[5, 0] > 0 > weights[7, 0])
     ((14, 1), True)
     """
     labels = np.asarray(labels)

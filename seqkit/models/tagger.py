@@ -238,7 +238,7 @@ class WordDropout(keras.layers.Layer):
 
     Examples:
     >>> import numpy as np
-    >>> WordDropout(0.5)(np.array([[5, 6, 0]]), training=False).tolist()
+    >>> keras.ops.convert_to_numpy(WordDropout(0.5)(np.array([[5, 6, 0]]), training=False)).tolist()
     [[5, 6, 0]]
     """
 
