@@ -65,7 +65,7 @@ class Config:
     word_embedding_dim: int = 100  # Word embedding width (must match --word-vectors).
     char_encoder: str = "cnn"  # "cnn", "lstm" or "none".
     char_embedding_dim: int = 30  # Character embedding width.
-    char_hidden_dim: int = 50  # CNN filters, or LSTM units per direction.
+    char_hidden_dim: int = 100  # CNN filters, or LSTM units per direction.
     max_word_length: int = 20  # Characters kept per word.
     casing_dim: int = 8  # Casing-feature embedding width (0: off).
     # --- Model ---
@@ -76,7 +76,7 @@ class Config:
     dropout: float = 0.0  # Dropout on each recurrent layer's inputs.
     recurrent_dropout: float = 0.0  # Variational dropout on the recurrent state.
     embedding_dropout: float = 0.5  # Dropout on the token features.
-    word_dropout: float = 0.05  # Replace training words by <unk> with this probability.
+    word_dropout: float = 0.2  # Replace training words by <unk> with this probability (makes the model use characters).
     output_dropout: float = 0.5  # Dropout before the emission layer.
     output: str = "crf"  # "crf" or "softmax".
     constrain_transitions: bool = True  # CRF only: forbid transitions that break the tag scheme.
