@@ -32,7 +32,6 @@ CONFIGS = {
     "ablations": {
         "softmax output": ["--dataset=conll2003", "--output=softmax"],
         "no character features": ["--dataset=conll2003", "--char-encoder=none"],
-        "5% word dropout": ["--dataset=conll2003", "--word-dropout=0.05"],
     },
     "conll2002": {"crf (default)": ["--dataset=conll2002-es"]},
 }
