@@ -21,8 +21,13 @@ Usage:
     python recipes/ner.py --word-vectors=glove.6B.100d.txt # pretrained word vectors
 
 Every config field below is a `--key=value` option; unknown keys and values of
-the wrong type are errors. Figures and the commands that produced them are in
-`benchmarks/README.md`.
+the wrong type are errors.
+
+Results (CoNLL-2003 English test F1, no pretrained vectors, 2 CPU cores, ~12 min
+a run; `python benchmarks/ner.py conll2003` and `... ablations`, tables and
+per-seed figures in `benchmarks/README.md`): `python recipes/ner.py --seed=0`
+reaches 86.50 (dev 91.43); `--output=softmax` 84.51; `--char-encoder=none` 84.83;
+the sklearn-crfsuite baseline 81.10.
 """
 
 import dataclasses
