@@ -11,6 +11,7 @@ Examples:
 """
 
 import importlib
+import importlib.util
 import os
 
 # Keep TensorFlow's C++ start-up chatter out of the user's terminal (set it to 0 to see it).
@@ -35,6 +36,20 @@ _NAMES = {
 }
 _LOCATION = {name: module for module, names in _NAMES.items() for name in names}
 __all__ = sorted(_LOCATION) + list(_SUBMODULES)
+
+
+# The Keras-serializable layers, models and optimizer register themselves on import, so
+# that `import seqkit` is enough for `keras.saving.load_model` to find them. These
+# modules need only Keras.
+from seqkit import layers, models, optimizers  # noqa: E402, F401
+
+# `TextPreprocessor` (a registered layer too) needs TensorFlow; register it where that is installed.
+try:
+    _tensorflow = importlib.util.find_spec("tensorflow")
+except (ImportError, ValueError):  # Made unimportable (sys.modules entry None), or broken.
+    _tensorflow = None
+if _tensorflow is not None:
+    from seqkit.data import preprocessor as _preprocessor  # noqa: E402, F401
 
 
 def __getattr__(name):
