@@ -14,7 +14,6 @@ dev F1, same seqeval scoring).
 """
 
 import dataclasses
-import importlib.util
 import json
 import sys
 import time
@@ -23,13 +22,9 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 
-
-def load_recipe():
-    spec = importlib.util.spec_from_file_location("ner_recipe", HERE.parent / "recipes" / "ner.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from ner import load_recipe  # noqa: E402
 
 
 def save_features(prefix, argv):

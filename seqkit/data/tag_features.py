@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from seqkit.data.casing import CASING_NAMES, CASINGS  # noqa: F401 (re-exported)
 from seqkit.data.errors import DataError
+from seqkit.data.tokenizers import _to_python
 from seqkit.data.vocabulary import Vocabulary
 from seqkit.utils import atomic_write_text
 
@@ -158,7 +159,3 @@ class TagFeaturizer:
 def _pad_to(array, length):
     padding = [(0, 0), (0, length - array.shape[1])] + [(0, 0)] * (array.ndim - 2)
     return np.pad(array, padding)
-
-
-def _to_python(ragged):
-    return [[token.decode("utf-8") for token in row] for row in ragged.to_list()]
