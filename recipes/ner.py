@@ -92,6 +92,7 @@ class Config:
     learning_rate: float = 0.002  # Adam learning rate.
     clipnorm: float = 5.0  # Clip each weight's gradient to this norm (0: off).
     patience: int = 5  # Early-stopping patience in epochs, on dev entity F1.
+    reduce_lr_patience: int = 0  # Halve the learning rate after this many epochs without dev F1 gain (0: never).
     seed: int = 0  # Seeds initialization and shuffling.
     # --- Quick mode ---
     quick: bool = False  # A small, fast run on a slice of the data that still exports.
@@ -316,7 +317,9 @@ def train_and_evaluate(config, prepared, workdir):
         inputs("train"), prepared.tag_ids["train"], lengths["train"], config.batch_size, seed=config.seed
     )
     callbacks = [seqkit.EntityF1(inputs("dev"), prepared.gold["dev"], tag_names, scheme=config.tag_scheme)]
-    callbacks += seqkit.training_callbacks(workdir, monitor="val_f1", patience=config.patience)
+    callbacks += seqkit.training_callbacks(
+        workdir, monitor="val_f1", patience=config.patience, reduce_lr_patience=config.reduce_lr_patience
+    )
     start = time.time()
     history = model.fit(train_batches, epochs=config.epochs, callbacks=callbacks, verbose=2)
     train_seconds = time.time() - start

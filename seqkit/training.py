@@ -74,6 +74,8 @@ def training_callbacks(
     workdir,
     monitor="val_loss",
     patience=3,
+    reduce_lr_patience=0,
+    reduce_lr_factor=0.5,
     backup=True,
     csv_log=True,
     tensorboard=False,
@@ -85,13 +87,26 @@ def training_callbacks(
             and `tensorboard/`.
         monitor: the held-out quantity that early stopping and checkpoints watch.
         patience: epochs without improvement before stopping (0 disables early stopping).
+        reduce_lr_patience: epochs without improvement before the learning rate is
+            multiplied by `reduce_lr_factor` (0 disables the decay). Set it below
+            `patience`, so that a stalled run first tries a smaller step.
+        reduce_lr_factor: the decay factor, in (0, 1).
         backup: resume after an interruption with `keras.callbacks.BackupAndRestore`.
         csv_log: append per-epoch metrics to `log.csv`.
         tensorboard: write TensorBoard logs.
     """
+    if not 0.0 < reduce_lr_factor < 1.0:
+        raise ValueError(f"Expected `reduce_lr_factor` in (0, 1). Received: reduce_lr_factor={reduce_lr_factor}")
     workdir = Path(os.fspath(workdir))
     workdir.mkdir(parents=True, exist_ok=True)
     callbacks = [BestModelCheckpoint(workdir / "best.keras", monitor=monitor)]
+    if reduce_lr_patience:
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor=monitor, mode=monitor_mode(monitor), factor=reduce_lr_factor,
+                patience=reduce_lr_patience, verbose=1,
+            )
+        )
     if patience:
         callbacks.append(
             keras.callbacks.EarlyStopping(

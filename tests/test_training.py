@@ -88,3 +88,20 @@ def test_resolve_workdir_skips_finished_runs(tmp_path):
     (tmp_path / "run-2").mkdir()
     (tmp_path / "run-2" / "metrics.json").write_text("{}")
     assert resolve_workdir(tmp_path / "run") == tmp_path / "run-3"
+
+
+def test_plateau_halves_the_learning_rate(tmp_path):
+    class ConstantScore(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["val_f1"] = 0.5  # Never improves after the first epoch.
+
+    x, y = data()
+    model = small_model()
+    callbacks = [ConstantScore()] + training_callbacks(
+        tmp_path, monitor="val_f1", patience=0, reduce_lr_patience=1, backup=False, csv_log=False
+    )
+    model.fit(x, y, epochs=3, verbose=0, callbacks=callbacks)
+    # Epoch 0 sets the best score; epochs 1 and 2 each halve the rate.
+    np.testing.assert_allclose(float(model.optimizer.learning_rate), 0.25 * 1e-3, rtol=1e-6)
+    with pytest.raises(ValueError, match="reduce_lr_factor"):
+        training_callbacks(tmp_path, reduce_lr_factor=1.5)
