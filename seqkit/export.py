@@ -205,6 +205,142 @@ def export_tagger(
     return _write_archive(archive, version_dir, metadata, extra_files)
 
 
+def export_language_model(
+    model,
+    vocabulary,
+    level="char",
+    strategy="random",
+    max_new_tokens=200,
+    temperature=0.8,
+    seed=0,
+    top_k=10,
+    top_p=0.9,
+    export_root="saved_models",
+    name="textgen",
+    extra_files=None,
+):
+    """Exports a language model that generates and scores raw text, atomically.
+
+    The sampling loop (keras-hub's sampler over the recurrent states) runs inside
+    the graph. Signatures:
+    - `serving_default(prompts)`: a 1-D batch of prompt strings (empty is fine;
+      unknown characters or words read as `<unk>`), continued with the export's
+      defaults (`max_new_tokens`, `temperature`, `seed`);
+    - `generate(prompts, max_new_tokens, temperature, seed)`: the same with those
+      as scalar parameters;
+    - `score(text)`: `log_prob` (nats), `num_tokens` and `perplexity` per text.
+
+    Generation returns `text` (prompt + continuation) and `continuation`.
+
+    Args:
+        model: from `build_language_model` (not stateful).
+        vocabulary: the training `Vocabulary`.
+        level: `"char"` or `"word"`.
+        strategy, top_k, top_p: the sampler (`seqkit.decoding.get_sampler`;
+            "beam" is not exported).
+        max_new_tokens, temperature, seed: the defaults of `serving_default`.
+        export_root, name, extra_files: as in `export_classifier`.
+
+    Returns:
+        The `Path` of the new version folder.
+    """
+    from seqkit import decoding
+    from seqkit.data.text_windows import lm_tokenizer
+    from seqkit.models.language_model import token_log_probs
+
+    decoding.check_temperature(temperature)
+    if strategy == "beam":
+        raise ValueError("Exported generation samples; use strategy 'greedy', 'random', 'top_k' or 'top_p'.")
+    if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
+        raise ValueError(f"`max_new_tokens` must be an int >= 1. Received: max_new_tokens={max_new_tokens!r}")
+    sampler = decoding.get_sampler(strategy, top_k=top_k, top_p=top_p, seed=seed)
+    tokenizer = lm_tokenizer(level)
+    lookup = vocabulary.lookup_layer()
+    lookup(tf.constant([""]))  # Builds it, so that it can be tracked.
+    token_table = tf.constant(vocabulary.tokens, tf.string)
+    version_dir = next_version_dir(export_root, name)
+    separator = "" if level == "char" else " "
+    forbidden = [vocabulary.pad_id, vocabulary.unk_id, vocabulary.bos_id]
+    if level == "char":
+        forbidden.append(vocabulary.eos_id)
+
+    def token_ids(text):
+        tokens = tokenizer.tokenize_tensor(text)
+        return tf.cast(tokens.with_flat_values(lookup(tokens.flat_values)), tf.int32)
+
+    def generate(prompts, max_new_tokens, temperature, seed):
+        tf.debugging.assert_positive(temperature, message="temperature must be > 0")
+        tf.debugging.assert_positive(max_new_tokens, message="max_new_tokens must be >= 1")
+        decoding.seed_sampler(sampler, seed)
+        ids = token_ids(prompts)
+        batch_size = tf.shape(prompts)[0]
+        ids = tf.concat([tf.fill([batch_size, 1], vocabulary.bos_id), ids], axis=1)
+        lengths = tf.cast(ids.row_lengths(), tf.int32)
+        width = tf.reduce_max(tf.concat([lengths, [1]], axis=0)) + max_new_tokens
+        dense = ids.to_tensor(0, shape=tf.stack([tf.cast(batch_size, tf.int64), tf.cast(width, tf.int64)]))
+        output = decoding.generate_ids(
+            model, dense, None, sampler, temperature=temperature,
+            stop_token_id=vocabulary.eos_id, forbidden_ids=forbidden,
+        )
+        # Each row's new tokens, up to `max_new_tokens` and its first `<eos>`.
+        positions = tf.range(width)[None, :]
+        new = (positions >= lengths[:, None]) & (positions < lengths[:, None] + max_new_tokens)
+        is_eos = tf.cast(tf.equal(output, vocabulary.eos_id) & new, tf.int32)
+        new &= tf.equal(tf.cumsum(is_eos, axis=1), 0)
+        continuation = tf.strings.reduce_join(
+            tf.ragged.boolean_mask(tf.gather(token_table, output), new), axis=1, separator=separator
+        )
+        joiner = ""
+        if level == "word":
+            ends_open = tf.strings.regex_full_match(prompts, r"(?s).*\S")
+            joiner = tf.where(ends_open & (tf.strings.length(continuation) > 0), " ", "")
+        return {"text": prompts + joiner + continuation, "continuation": continuation}
+
+    def serve(prompts):
+        return generate(prompts, max_new_tokens, float(temperature), seed)
+
+    def score(text):
+        ids = token_ids(text)
+        lengths = tf.cast(ids.row_lengths(), tf.int32)
+        dense = tf.pad(ids.to_tensor(0), [[0, 0], [0, 1]])  # Keeps a time axis for empty texts.
+        log_prob = tf.reduce_sum(token_log_probs(model, dense, lengths), axis=1)
+        count = tf.cast(lengths, tf.float32)
+        perplexity = tf.where(lengths > 0, tf.exp(-log_prob / tf.maximum(count, 1.0)), float("nan"))
+        return {"log_prob": log_prob, "num_tokens": lengths, "perplexity": perplexity}
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.track(lookup)
+    if sampler.variables:
+        archive.add_variable_collection("sampler_state", sampler.variables)
+    strings = tf.TensorSpec(shape=(None,), dtype=tf.string, name="prompts")
+    archive.add_endpoint(name="serving_default", fn=serve, input_signature=[strings])
+    archive.add_endpoint(
+        name="generate",
+        fn=generate,
+        input_signature=[
+            strings,
+            tf.TensorSpec(shape=(), dtype=tf.int32, name="max_new_tokens"),
+            tf.TensorSpec(shape=(), dtype=tf.float32, name="temperature"),
+            tf.TensorSpec(shape=(), dtype=tf.int32, name="seed"),
+        ],
+    )
+    archive.add_endpoint(
+        name="score", fn=score, input_signature=[tf.TensorSpec(shape=(None,), dtype=tf.string, name="text")]
+    )
+    metadata = {
+        "format": "seqkit.language_model",
+        "level": level,
+        "tokenizer": tokenizer.get_config(),
+        "strategy": strategy,
+        "defaults": {"max_new_tokens": max_new_tokens, "temperature": float(temperature), "seed": seed},
+        "top_k": top_k,
+        "top_p": top_p,
+        "vocabulary_size": vocabulary.size,
+    }
+    return _write_archive(archive, version_dir, metadata, extra_files)
+
+
 def _entity_spans(tokens, tag_ids, mask, prefix_table, type_table, type_names):
     """conlleval-style entity spans of BIO/BIOES tag ids, as padded tensors (graph code)."""
     prefix = tf.where(mask, tf.gather(prefix_table, tag_ids), 0)

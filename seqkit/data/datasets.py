@@ -458,3 +458,9 @@ def load_conll2002_es(data_dir=None, download=True, scheme="bio"):
         split: read_conll(paths[name], scheme=source, target_scheme=scheme or "bio")
         for split, name in (("train", "esp.train"), ("dev", "esp.testa"), ("test", "esp.testb"))
     }
+
+
+def load_tinyshakespeare(data_dir=None, download=True):
+    """Tiny Shakespeare as one string (1,115,394 characters). Split it with `splits.contiguous_split`."""
+    paths = files("tinyshakespeare", data_dir=data_dir, download=download)
+    return readers.read_text(paths["input.txt"])

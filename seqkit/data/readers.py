@@ -57,6 +57,21 @@ def _read_text(path, encoding):
         raise DataError(f"Unknown encoding {encoding!r} for {path}.") from None
 
 
+def read_text(path, encoding="utf-8"):
+    """Reads a whole text file, e.g. a language-modelling corpus, as one string.
+
+    Undecodable bytes are a `DataError` naming the line and the bytes.
+
+    Examples:
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "poem.txt"
+    >>> _ = path.write_text("To be,\\nor not.\\n")
+    >>> read_text(path)
+    'To be,\\nor not.\\n'
+    """
+    return _read_text(path, encoding)
+
+
 def iter_lines(path, encoding="utf-8", skip_empty=True):
     """Streams `(line_number, text)` pairs from a text file, without line endings.
 

@@ -45,3 +45,20 @@ def take(items, indices):
     if isinstance(items, np.ndarray):
         return items[indices]
     return [items[i] for i in indices]
+
+
+def contiguous_split(sequence, train_fraction=0.9):
+    """Splits a text or token sequence in two without shuffling: the first part trains.
+
+    This is the language-modelling convention (nanoGPT: the first 90% of
+    tiny-shakespeare trains, the last 10% validates), which keeps validation text
+    unseen rather than interleaved with training windows.
+
+    Examples:
+    >>> contiguous_split("abcdefghij", 0.8)
+    ('abcdefgh', 'ij')
+    """
+    if not 0.0 < train_fraction < 1.0:
+        raise ValueError(f"`train_fraction` must be in (0, 1). Received: train_fraction={train_fraction!r}")
+    cut = int(len(sequence) * train_fraction)
+    return sequence[:cut], sequence[cut:]

@@ -81,6 +81,10 @@ class RecurrentStack(keras.layers.Layer):
         return_state: also return the final states of the last layer, as a list
             (`[h]` for simple/gru, `[h, c]` for lstm; forward then backward when
             bidirectional).
+        stateful: carry each layer's final state into the next batch (truncated
+            backpropagation through time over consecutive windows). Needs a fixed
+            batch size in the input shape and a unidirectional stack; reset with
+            `reset_states()`.
 
     Call arguments:
         inputs: a `(batch, time, features)` tensor.
@@ -109,6 +113,7 @@ class RecurrentStack(keras.layers.Layer):
         activation="tanh",
         return_sequences=True,
         return_state=False,
+        stateful=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -133,6 +138,11 @@ class RecurrentStack(keras.layers.Layer):
         for name, value in (("dropout", dropout), ("recurrent_dropout", recurrent_dropout)):
             if not 0.0 <= float(value) < 1.0:
                 raise ValueError(f"`{name}` must be in [0, 1). Received: {name}={value!r}")
+        if stateful and bidirectional:
+            raise ValueError(
+                "A stateful stack carries state forward in time, so it must be unidirectional. "
+                "Received: stateful=True, bidirectional=True"
+            )
 
         # === Config ===
         self.cell = cell
@@ -147,6 +157,7 @@ class RecurrentStack(keras.layers.Layer):
         self.activation = activation
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
+        self.stateful = bool(stateful)
         self.supports_masking = True
 
         blockers = fused_path_blockers(cell, activation, recurrent_dropout)
@@ -168,6 +179,7 @@ class RecurrentStack(keras.layers.Layer):
                 recurrent_initializer=get_initializer(recurrent_initializer),
                 return_sequences=self.return_sequences or not last,
                 return_state=self.return_state and last,
+                stateful=self.stateful,
                 name=f"{cell}_{index}",
             )
             if self.bidirectional:
@@ -187,6 +199,67 @@ class RecurrentStack(keras.layers.Layer):
         for layer in self.recurrent_layers:
             outputs = layer(outputs, mask=mask, training=training)
         return outputs
+
+    # === One step at a time (generation) ===
+
+    def initial_states(self, batch_size):
+        """Zero states for `step`: one tensor per state of every layer, bottom layer first."""
+        self._check_steppable()
+        states = []
+        for layer_units in self.units:
+            per_layer = 2 if self.cell == "lstm" else 1
+            states += [keras.ops.zeros((batch_size, layer_units))] * per_layer
+        return states
+
+    def step(self, inputs, states):
+        """Advances every layer by one time step, in inference mode.
+
+        This runs the same cells, with the same weights, as `call`, so a loop of
+        `step`s reproduces `call` on the whole sequence; a generator pays one step
+        per new token instead of re-reading the prefix.
+
+        Args:
+            inputs: a `(batch, features)` tensor: one time step.
+            states: the list from `initial_states` or from the previous `step`.
+
+        Returns:
+            `(outputs, states)`: the top layer's `(batch, units)` output and the new
+            states, in the same layout.
+
+        Examples:
+        >>> import numpy as np
+        >>> stack = RecurrentStack("lstm", units=4, num_layers=2)
+        >>> sequence = np.random.default_rng(0).normal(size=(1, 3, 2)).astype("float32")
+        >>> states = stack.initial_states(1)
+        >>> for t in range(3):
+        ...     output, states = stack.step(sequence[:, t], states)
+        >>> bool(np.allclose(output, stack(sequence)[:, -1], atol=1e-5))
+        True
+        """
+        self._check_steppable()
+        per_layer = 2 if self.cell == "lstm" else 1
+        if len(states) != per_layer * self.num_layers:
+            raise ValueError(
+                f"Expected {per_layer * self.num_layers} state tensors ({per_layer} per layer, "
+                f"{self.num_layers} layers). Received: {len(states)}"
+            )
+        if not self.built:
+            self.build((None, None, inputs.shape[-1]))
+        outputs, new_states = inputs, []
+        for index, layer in enumerate(self.recurrent_layers):
+            layer_states = list(states[index * per_layer : (index + 1) * per_layer])
+            outputs, layer_states = layer.cell(outputs, layer_states, training=False)
+            new_states += list(layer_states) if isinstance(layer_states, (list, tuple)) else [layer_states]
+        return outputs, new_states
+
+    def reset_states(self):
+        """Zeroes the carried state of a stateful stack."""
+        for layer in self.recurrent_layers:
+            layer.reset_states()
+
+    def _check_steppable(self):
+        if self.bidirectional:
+            raise ValueError("Stepping needs a unidirectional stack. Received: bidirectional=True")
 
     def compute_mask(self, inputs, mask=None):
         if mask is None or not self.return_sequences:
@@ -227,6 +300,7 @@ class RecurrentStack(keras.layers.Layer):
                 "activation": self.activation,
                 "return_sequences": self.return_sequences,
                 "return_state": self.return_state,
+                "stateful": self.stateful,
             }
         )
         return config

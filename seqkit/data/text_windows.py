@@ -1,0 +1,179 @@
+"""Token streams for language modelling, cut into training windows by tf.data.
+
+A corpus becomes one stream of token ids (characters, or words with `<eos>` at
+each line end). Training reads it through windows of `sequence_length`:
+
+- `window_dataset`: windows at shuffled offsets (re-jittered every epoch). Each
+  window's input starts with `<bos>`, standing for "no context", so the model
+  also learns the first token of a text and an empty prompt is meaningful.
+- `stateful_window_dataset`: `batch_size` contiguous streams read in order,
+  for truncated backpropagation through time with a stateful model: row `b` of
+  batch `i + 1` continues row `b` of batch `i`.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from seqkit.data.errors import DataError
+from seqkit.data.tokenizers import CharTokenizer, WordTokenizer, _to_python
+from seqkit.data.vocabulary import EOS_TOKEN, Vocabulary
+
+LEVELS = ("char", "word")
+
+
+def lm_tokenizer(level):
+    """The tokenizer of a language-model level: case-preserving characters, or lowercased words."""
+    if level == "char":
+        return CharTokenizer(lowercase=False)
+    if level == "word":
+        return WordTokenizer(lowercase=True, strip_html=False)
+    raise ValueError(f"`level` must be one of {LEVELS}. Received: level={level!r}")
+
+
+def text_to_tokens(text, level, batch_size=4096):
+    """The token stream of a text: every character (newlines included), or each
+    line's words followed by `<eos>` (blank lines skipped).
+
+    Examples:
+    >>> text_to_tokens("Hi!\\n", "char")
+    ['H', 'i', '!', '\\n']
+    >>> text_to_tokens("To be.\\n\\nOr not.", "word")
+    ['to', 'be', '.', '<eos>', 'or', 'not', '.', '<eos>']
+    """
+    tokenizer = lm_tokenizer(level)
+    if level == "char":
+        return _to_python(tokenizer.tokenize_tensor(tf.constant([text])))[0] if text else []
+    lines = [line for line in text.splitlines() if line.strip()]
+    tokens = []
+    for start in range(0, len(lines), batch_size):
+        for row in _to_python(tokenizer.tokenize_tensor(tf.constant(lines[start : start + batch_size]))):
+            tokens += row + [EOS_TOKEN]
+    return tokens
+
+
+def build_lm_vocabulary(tokens, min_freq=1, max_size=None):
+    """A vocabulary over a token stream (`<eos>` is already reserved)."""
+    return Vocabulary.build([[token for token in tokens if token != EOS_TOKEN]], min_freq=min_freq, max_size=max_size)
+
+
+def _check_length(ids, sequence_length, name):
+    if sequence_length < 1:
+        raise ValueError(f"`sequence_length` must be at least 1. Received: sequence_length={sequence_length}")
+    if len(ids) < sequence_length + 1:
+        raise DataError(
+            f"The {name} text is too short for one window: it has {len(ids)} tokens, and a window needs "
+            f"sequence_length + 1 = {sequence_length + 1}. Use a longer text or a smaller --sequence-length."
+        )
+
+
+def num_windows(num_tokens, sequence_length):
+    """Windows per epoch of `window_dataset`: every token is a target about once."""
+    return max(1, (num_tokens - 1) // sequence_length)
+
+
+def window_dataset(ids, sequence_length, batch_size, bos_id=2, shuffle=True, seed=0, name="training"):
+    """`(inputs, targets)` batches of shape `(batch, sequence_length)` over a token stream.
+
+    Targets are `ids[s : s + T]` and inputs `[<bos>] + ids[s : s + T - 1]`. With
+    `shuffle`, the offsets `s` are a shuffled grid moved by a random shift each
+    epoch; without it, the grid starts at 0 (deterministic evaluation).
+
+    Examples:
+    >>> ds = window_dataset(np.arange(10, 20), 4, batch_size=1, shuffle=False)
+    >>> inputs, targets = next(iter(ds))
+    >>> inputs.numpy().tolist(), targets.numpy().tolist()
+    ([[2, 10, 11, 12]], [[10, 11, 12, 13]])
+    """
+    ids = np.asarray(ids, dtype="int32")
+    _check_length(ids, sequence_length, name)
+    count = num_windows(len(ids), sequence_length)
+    slack = len(ids) - count * sequence_length  # >= 1: room for the random shift.
+    stream = tf.constant(ids)
+    bos = tf.constant([bos_id], dtype="int32")
+
+    def window(offset):
+        targets = stream[offset : offset + sequence_length]
+        inputs = tf.concat([bos, targets[:-1]], axis=0)
+        return tf.ensure_shape(inputs, [sequence_length]), tf.ensure_shape(targets, [sequence_length])
+
+    starts = tf.data.Dataset.range(count)
+    if shuffle:
+        # The grid order is reshuffled every epoch and each window moves by a random
+        # shift in [0, slack), so windows do not always start at the same tokens.
+        starts = starts.shuffle(count, seed=seed, reshuffle_each_iteration=True)
+        shifts = tf.data.Dataset.random(seed=seed)
+        starts = tf.data.Dataset.zip((starts, shifts)).map(
+            lambda start, shift: start * sequence_length + shift % slack
+        )
+    else:
+        starts = starts.map(lambda start: start * sequence_length)
+    starts = starts.map(lambda start: tf.cast(start, "int32"))
+    return starts.map(window, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def stateful_window_dataset(ids, sequence_length, batch_size, name="training"):
+    """Consecutive windows for truncated BPTT: `batch_size` contiguous streams, in order.
+
+    The stream is cut into `batch_size` equal parts; batch `i` holds window `i`
+    of every part (inputs `ids[s : s + T]`, targets `ids[s + 1 : s + T + 1]`), so
+    a stateful model carries each row's state into the next batch. Every batch
+    is full, as a stateful model's fixed batch size requires.
+
+    Examples:
+    >>> ds = stateful_window_dataset(np.arange(20), 3, batch_size=2)
+    >>> [inputs.numpy().tolist() for inputs, _ in ds]
+    [[[0, 1, 2], [9, 10, 11]], [[3, 4, 5], [12, 13, 14]], [[6, 7, 8], [15, 16, 17]]]
+    """
+    ids = np.asarray(ids, dtype="int32")
+    part = (len(ids) - 1) // batch_size
+    if part < sequence_length:
+        raise DataError(
+            f"The {name} text is too short for stateful training: {len(ids)} tokens give {batch_size} streams "
+            f"of {part} tokens, and a window needs {sequence_length}. Use a longer text, a smaller "
+            f"--batch-size or a smaller --sequence-length."
+        )
+    steps = part // sequence_length
+    used = steps * sequence_length
+    inputs = np.stack([ids[b * part : b * part + used] for b in range(batch_size)])
+    targets = np.stack([ids[b * part + 1 : b * part + used + 1] for b in range(batch_size)])
+    inputs = inputs.reshape(batch_size, steps, sequence_length).transpose(1, 0, 2)
+    targets = targets.reshape(batch_size, steps, sequence_length).transpose(1, 0, 2)
+    return tf.data.Dataset.from_tensor_slices((inputs, targets)).prefetch(tf.data.AUTOTUNE)
+
+
+def detokenize(tokens, level):
+    """Joins tokens back into text: characters as they are, words with spaces and
+    `<eos>` as a line end.
+
+    Examples:
+    >>> detokenize(["to", "be", "<eos>", "or"], "word")
+    'to be\\nor'
+    """
+    if level == "char":
+        return "".join(tokens)
+    return " ".join(tokens).replace(f" {EOS_TOKEN} ", "\n").replace(EOS_TOKEN, "\n").strip(" ")
+
+
+def encode_prompts(prompts, level, vocabulary, max_new_tokens):
+    """Prompt strings -> `(batch, width)` int32 ids: `<bos>`, the prompt's ids, then
+    `<pad>` for `max_new_tokens` or more; and each prompt's length with `<bos>`.
+
+    Characters or words outside the vocabulary become `<unk>`; an empty prompt is
+    just `<bos>`.
+    """
+    if isinstance(prompts, str):
+        raise ValueError(f"`prompts` must be a list of strings. Received: a single string {prompts!r}")
+    rows = []
+    for prompt in prompts:
+        if not isinstance(prompt, str):
+            raise ValueError(f"Each prompt must be a string. Received: {prompt!r}")
+        tokens = text_to_tokens(prompt, level)
+        if level == "word" and tokens and tokens[-1] == EOS_TOKEN:
+            tokens = tokens[:-1]  # The prompt continues; it has not ended.
+        rows.append([vocabulary.bos_id] + vocabulary.encode(tokens))
+    lengths = np.array([len(row) for row in rows], dtype="int32")
+    width = int(lengths.max(initial=1)) + max_new_tokens
+    ids = np.zeros((len(rows), width), dtype="int32")
+    for index, row in enumerate(rows):
+        ids[index, : len(row)] = row
+    return ids, lengths
