@@ -19,20 +19,23 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("config", "data", "export", "layers", "metrics", "models", "optimizers", "plots", "testing", "training", "utils")
+_SUBMODULES = ("config", "data", "decoding", "export", "layers", "metrics", "models", "optimizers", "plots", "testing", "training", "utils")
 _NAMES = {
     "seqkit.data": (
         "BucketedBatches", "CharTokenizer", "DataError", "LabelEncoder", "NewsTokenizer", "TagFeaturizer",
         "TextPreprocessor", "Vocabulary", "WordTokenizer", "datasets", "get_tokenizer", "make_dataset",
         "read_conll", "readers", "splits",
     ),
-    "seqkit.export": ("export_classifier", "export_tagger", "next_version_dir"),
+    "seqkit.export": ("export_classifier", "export_language_model", "export_tagger", "next_version_dir"),
     "seqkit.layers": ("CRF", "AttentionPooling", "CharacterEncoder", "MaskedPooling", "RecurrentStack"),
     "seqkit.models": (
         "build_classifier", "build_tagger", "class_probabilities", "compile_classifier", "compile_tagger",
-        "decode_tags", "naive_bayes_weights",
+        "decode_tags", "naive_bayes_weights", "build_language_model", "compile_language_model",
     ),
-    "seqkit.training": ("BestModelCheckpoint", "EntityF1", "set_seed", "training_callbacks"),
+    "seqkit.training": (
+        "BestModelCheckpoint", "EntityF1", "GenerationSamples", "ResetStates", "TimeBudget", "set_seed",
+        "training_callbacks",
+    ),
 }
 _LOCATION = {name: module for module, names in _NAMES.items() for name in names}
 __all__ = sorted(_LOCATION) + list(_SUBMODULES)

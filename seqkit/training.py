@@ -1,7 +1,9 @@
-"""Training helpers: seeds, atomic best-checkpoints, and the standard callback set."""
+"""Training helpers: seeds, atomic best-checkpoints, the standard callback set, and
+callbacks for time budgets, stateful models and generation samples."""
 
 import math
 import os
+import time
 from pathlib import Path
 
 import keras
@@ -154,3 +156,82 @@ class EntityF1(keras.callbacks.Callback):
         if logs is not None:
             logs[f"{self.prefix}_f1"] = scores["f1"]
             logs[f"{self.prefix}_token_accuracy"] = scores["token_accuracy"]
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training once `minutes` of it have passed (checked after every batch).
+
+    The epoch in progress ends early but is still validated, so early stopping
+    and best-checkpoint callbacks see it.
+    """
+
+    def __init__(self, minutes):
+        super().__init__()
+        if minutes <= 0:
+            raise ValueError(f"`minutes` must be > 0. Received: minutes={minutes!r}")
+        self.minutes = float(minutes)
+        self.stopped = False
+
+    def on_train_begin(self, logs=None):
+        self._start = time.monotonic()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.monotonic() - self._start >= 60.0 * self.minutes:
+            self.stopped = True
+            self.model.stop_training = True
+
+
+class GenerationSamples(keras.callbacks.Callback):
+    """Prints text sampled from a language model at several temperatures, every few epochs.
+
+    Args:
+        vocabulary: the training `Vocabulary`.
+        level: `"char"` or `"word"`.
+        prompt: the text to continue ("" starts from nothing).
+        temperatures: one sample per temperature.
+        max_new_tokens: the length of each sample.
+        every: print every this many epochs.
+        seed: the sampler's seed (samples are comparable across epochs).
+    """
+
+    def __init__(self, vocabulary, level, prompt="", temperatures=(0.5, 0.8, 1.0), max_new_tokens=200, every=1, seed=0):
+        super().__init__()
+        self.vocabulary = vocabulary
+        self.level = level
+        self.prompt = prompt
+        self.temperatures = tuple(temperatures)
+        self.max_new_tokens = max_new_tokens
+        self.every = max(1, int(every))
+        self.seed = seed
+        self.samples = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        from seqkit.models.language_model import generate
+
+        for temperature in self.temperatures:
+            text = generate(
+                self.model, self.vocabulary, [self.prompt], level=self.level, max_new_tokens=self.max_new_tokens,
+                temperature=temperature, seed=self.seed,
+            )[0]
+            self.samples[(epoch + 1, temperature)] = text
+            print(f"--- sample after epoch {epoch + 1}, temperature {temperature} ---\n{text}\n", flush=True)
+
+
+class ResetStates(keras.callbacks.Callback):
+    """Zeroes a stateful model's recurrent state at each epoch and before validation."""
+
+    def _reset(self):
+        for layer in self.model.layers:
+            if getattr(layer, "stateful", False) and hasattr(layer, "reset_states"):
+                layer.reset_states()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._reset()
+
+    def on_test_begin(self, logs=None):
+        self._reset()
+
+    def on_test_end(self, logs=None):
+        self._reset()

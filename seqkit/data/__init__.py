@@ -9,7 +9,7 @@ import importlib
 
 _SUBMODULES = (
     "bucketing", "casing", "conll", "datasets", "errors", "labels", "pipeline", "preprocessor", "readers", "splits",
-    "tag_features", "tag_schemes", "tokenizers", "vocabulary", "word_vectors",
+    "tag_features", "tag_schemes", "text_windows", "tokenizers", "vocabulary", "word_vectors",
 )
 _NAMES = {
     "errors": ("DataError",),

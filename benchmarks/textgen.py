@@ -1,0 +1,191 @@
+"""Language-model benchmarks: tiny-shakespeare in a 45-minute CPU budget, generation speed, a word LM.
+
+Usage (from the repository root, with SEQKIT_DATA_DIR pointing at the datasets):
+
+    python benchmarks/textgen.py budget      # recipes/textgen.py --max-minutes=45: validation nats/char
+    python benchmarks/textgen.py generation  # the budget run's SavedModel: chars/s, 1 and 64 streams,
+                                             # against a keras-io-style loop that re-reads the prefix
+    python benchmarks/textgen.py wordlm      # a word LM on spa-eng's English side; pear vs pair
+    python benchmarks/textgen.py table       # regenerate the tables in benchmarks/README.md
+
+Each task writes `benchmarks/results/textgen_<task>.json` and regenerates the tables.
+"""
+
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from sentiment import RESULTS, machine  # noqa: E402
+
+BEGIN, END = "<!-- textgen:begin -->", "<!-- textgen:end -->"
+TASKS = {
+    "budget": ["--max-minutes=45", "--workdir=runs/benchmarks/textgen-budget", "--export-dir=runs/benchmarks/exports"],
+    "wordlm": [
+        "--level=word", "--dataset=spa-eng", "--min-freq=2", "--sequence-length=64", "--embedding-dim=128",
+        "--units=512", "--num-layers=1", "--dropout=0.3", "--output-dropout=0.3", "--batch-size=64",
+        "--learning-rate=0.002", "--epochs=6", "--sample-prompt=i would like",
+        "--workdir=runs/benchmarks/textgen-wordlm", "--export-dir=runs/benchmarks/exports", "--name=wordlm",
+    ],
+}
+
+
+def load_recipe():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("textgen_recipe", HERE.parent / "recipes" / "textgen.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_recipe(task):
+    recipe = load_recipe()
+    config = recipe.config_lib.parse_args(recipe.Config(), TASKS[task])
+    metrics = recipe.run(config)
+    keep = ("data", "validation", "epochs_run", "stopped_by_time_budget", "train_seconds", "train_tokens_per_second",
+            "scores", "export_path", "vocabulary_size", "workdir")
+    result = {key: metrics[key] for key in keep if key in metrics}
+    result["samples"] = metrics["samples"][-3:]
+    result["recipe_command"] = "python recipes/textgen.py " + " ".join(
+        arg for arg in TASKS[task] if not arg.startswith(("--workdir", "--export-dir"))
+    )
+    return result
+
+
+def _chars_per_second(function, new_chars, repeats=3):
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return new_chars / statistics.median(times)
+
+
+def run_generation():
+    """Chars/s of the exported model's in-graph sampler and of a keras-io-style loop."""
+    import numpy as np
+    import tensorflow as tf
+
+    import keras
+
+    budget = json.loads((RESULTS / "textgen_budget.json").read_text())
+    export_path = budget["export_path"]
+    served = tf.saved_model.load(export_path)
+    generate = served.signatures["generate"]
+    result = {"export_path": export_path, "streams": {}}
+    new_chars = 1000
+    for streams in (1, 64):
+        prompts = tf.constant(["ROMEO:"] * streams)
+
+        def call():
+            out = generate(prompts=prompts, max_new_tokens=tf.constant(new_chars), temperature=tf.constant(0.8),
+                           seed=tf.constant(0))
+            return out["continuation"].numpy()
+
+        call()  # Warm-up.
+        lengths = [len(text.decode("utf-8")) for text in call()]
+        rate = _chars_per_second(call, sum(lengths))
+        result["streams"][str(streams)] = {"seqkit_chars_per_second": round(rate, 1), "new_chars": new_chars}
+        print(f"exported sampler, {streams} stream(s): {rate:,.0f} chars/s")
+
+    # keras-io's text-generation examples call `model.predict` on the whole text so far for
+    # every new character; the same trained model, sampling the same way.
+    import seqkit  # noqa: F401  (registers the model's layers)
+
+    model = keras.saving.load_model(Path(budget["workdir"]) / "best.keras")
+    baseline_chars = 100
+    rng = np.random.default_rng(0)
+    for streams in (1, 64):
+
+        def loop():
+            ids = np.full((streams, 1), 2, dtype="int32")
+            for _ in range(baseline_chars):
+                logits = model.predict(ids, verbose=0)[:, -1] / 0.8
+                probabilities = np.exp(logits - logits.max(axis=-1, keepdims=True))
+                probabilities /= probabilities.sum(axis=-1, keepdims=True)
+                chosen = [rng.choice(len(p), p=p) for p in probabilities]
+                ids = np.concatenate([ids, np.array(chosen, dtype="int32")[:, None]], axis=1)
+
+        rate = _chars_per_second(loop, streams * baseline_chars, repeats=1)
+        entry = result["streams"][str(streams)]
+        entry["keras_io_chars_per_second"] = round(rate, 1)
+        entry["keras_io_new_chars"] = baseline_chars
+        entry["speedup"] = round(entry["seqkit_chars_per_second"] / rate, 1)
+        print(f"keras-io loop, {streams} stream(s): {rate:,.0f} chars/s ({entry['speedup']}x slower)")
+    return result
+
+
+def save(task, result):
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"textgen_{task}.json").write_text(json.dumps({**result, "machine": machine()}, indent=2))
+    render_tables()
+
+
+def render_tables():
+    lines = []
+    budget_path, generation_path, word_path = (RESULTS / f"textgen_{t}.json" for t in ("budget", "generation", "wordlm"))
+    if budget_path.exists():
+        b = json.loads(budget_path.read_text())
+        v = b["validation"]
+        lines += [
+            "| run | validation nats/char | bits/char | perplexity | training | tokens/s | command |",
+            "|---|---|---|---|---|---|---|",
+            f"| tiny-shakespeare, char LSTM 2×512, 45-minute budget | **{v['nats_per_character']:.4f}** | "
+            f"{v['bits_per_character']:.4f} | {v['perplexity']:.3f} | {b['train_seconds'] / 60:.1f} min, "
+            f"{b['epochs_run']} epochs | {b['train_tokens_per_second']:,.0f} | `{b['recipe_command']}` |",
+            "",
+            f"Run of {b['machine']['date']} on {b['machine']['cpu']}; 2 cores, CPU only.",
+            "",
+        ]
+    if generation_path.exists():
+        g = json.loads(generation_path.read_text())
+        lines += [
+            "| generation | seqkit export, in-graph sampler (chars/s) | keras-io-style loop (chars/s) | ratio |",
+            "|---|---|---|---|",
+        ]
+        for streams, entry in g["streams"].items():
+            lines.append(
+                f"| {streams} stream(s) | {entry['seqkit_chars_per_second']:,.0f} "
+                f"({entry['new_chars']} new chars each) | {entry.get('keras_io_chars_per_second', 0):,.1f} "
+                f"({entry.get('keras_io_new_chars', 0)} new chars each) | {entry.get('speedup', 0)}× |"
+            )
+        lines += ["", f"`python benchmarks/textgen.py generation`, {g['machine']['date']}, {g['machine']['cpu']}.", ""]
+    if word_path.exists():
+        w = json.loads(word_path.read_text())
+        v = w["validation"]
+        lines += [
+            "| word LM | validation perplexity | nats/char | scores (log-prob, nats) | command |",
+            "|---|---|---|---|---|",
+            f"| {w['data']} | {v['perplexity']:.2f} | {v.get('nats_per_character', float('nan')):.4f} | "
+            + "; ".join(f"“{s['text']}” {s['log_prob']:.2f}" for s in w["scores"])
+            + f" | `{w['recipe_command']}` |",
+            "",
+        ]
+    readme = HERE / "README.md"
+    text = readme.read_text()
+    if BEGIN not in text:
+        return
+    begin, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+    readme.write_text(text[:begin] + "\n" + "\n".join(lines) + "\n" + text[end:])
+
+
+def main(argv):
+    if len(argv) != 1 or argv[0] not in ("budget", "generation", "wordlm", "table"):
+        print(__doc__)
+        return 2
+    task = argv[0]
+    if task in TASKS:
+        save(task, run_recipe(task))
+    elif task == "generation":
+        save(task, run_generation())
+    render_tables()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
