@@ -10,10 +10,12 @@ read from the start of the last 10%.
     KERAS_BACKEND=jax python benchmarks/lm_sweep.py input.txt "lstm,512,2,128,128,0.003,0.2" ...
 
 Each config is `cell,units,layers,batch,sequence_length,learning_rate,dropout`;
-one JSON line per evaluation goes to stdout.
+one JSON line per evaluation goes to stdout. The learning rate halves whenever
+the validation loss rises between evaluations.
 """
 
 import json
+import os
 import sys
 import time
 
@@ -22,7 +24,10 @@ import numpy as np
 
 from seqkit.models.language_model import build_language_model
 
-CHECKPOINTS = (2e6, 4e6, 6e6, 8e6, 10e6, 12e6, 16e6, 20e6)
+# Millions of training characters at which to evaluate; override with LM_SWEEP_CHECKPOINTS="2,4,8".
+CHECKPOINTS = tuple(
+    float(m) * 1e6 for m in os.environ.get("LM_SWEEP_CHECKPOINTS", "2,4,6,8,10,12,16,20").split(",")
+)
 
 
 def windows(ids, starts, length, bos=2):
