@@ -88,11 +88,11 @@ class Config:
     constrain_transitions: bool = True  # CRF only: forbid transitions that break the tag scheme.
     # --- Training ---
     batch_size: int = 32  # Sentences per batch.
-    epochs: int = 30  # Maximum passes over the training data.
+    epochs: int = 50  # Maximum passes over the training data.
     learning_rate: float = 0.002  # Adam learning rate.
     clipnorm: float = 5.0  # Clip each weight's gradient to this norm (0: off).
-    patience: int = 5  # Early-stopping patience in epochs, on dev entity F1.
-    reduce_lr_patience: int = 0  # Halve the learning rate after this many epochs without dev F1 gain (0: never).
+    patience: int = 8  # Early-stopping patience in epochs, on dev entity F1.
+    reduce_lr_patience: int = 3  # Halve the learning rate after this many epochs without dev F1 gain (0: never).
     seed: int = 0  # Seeds initialization and shuffling.
     # --- Quick mode ---
     quick: bool = False  # A small, fast run on a slice of the data that still exports.
