@@ -164,6 +164,10 @@ def load_text(config):
         text = "\n".join(english[i] for i in order) + "\n"
         source = "spa-eng (English sentences)"
     train_text, val_text = seqkit.splits.contiguous_split(text, config.train_fraction)
+    if config.level == "word" and "\n" in val_text:
+        # Cut at a line end, so that no word is split between training and validation.
+        head, _, val_text = val_text.partition("\n")
+        train_text += head + "\n"
     return train_text, val_text, source
 
 

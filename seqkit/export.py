@@ -293,7 +293,8 @@ def export_language_model(
         joiner = ""
         if level == "word":
             ends_open = tf.strings.regex_full_match(prompts, r"(?s).*\S")
-            joiner = tf.where(ends_open & (tf.strings.length(continuation) > 0), " ", "")
+            starts_open = tf.strings.regex_full_match(continuation, r"(?s)\S.*")
+            joiner = tf.where(ends_open & starts_open, " ", "")
         return {"text": prompts + joiner + continuation, "continuation": continuation}
 
     def serve(prompts):

@@ -159,7 +159,7 @@ def encode_prompts(prompts, level, vocabulary, max_new_tokens):
     `<pad>` for `max_new_tokens` or more; and each prompt's length with `<bos>`.
 
     Characters or words outside the vocabulary become `<unk>`; an empty prompt is
-    just `<bos>`.
+    just `<bos>`. A word-level prompt is read as one unfinished line.
     """
     if isinstance(prompts, str):
         raise ValueError(f"`prompts` must be a list of strings. Received: a single string {prompts!r}")
@@ -167,9 +167,9 @@ def encode_prompts(prompts, level, vocabulary, max_new_tokens):
     for prompt in prompts:
         if not isinstance(prompt, str):
             raise ValueError(f"Each prompt must be a string. Received: {prompt!r}")
-        tokens = text_to_tokens(prompt, level)
-        if level == "word" and tokens and tokens[-1] == EOS_TOKEN:
-            tokens = tokens[:-1]  # The prompt continues; it has not ended.
+        # A prompt is one unfinished line: at word level its newlines are spaces, as
+        # in the exported graph's tokenizer, and no `<eos>` is added.
+        tokens = lm_tokenizer(level)(prompt) if prompt else []
         rows.append([vocabulary.bos_id] + vocabulary.encode(tokens))
     lengths = np.array([len(row) for row in rows], dtype="int32")
     width = int(lengths.max(initial=1)) + max_new_tokens

@@ -235,7 +235,8 @@ def generate(
         if stop_at_eos and vocabulary.eos_id in new:
             new = new[: new.index(vocabulary.eos_id)]
         continuation = detokenize(vocabulary.decode(new), level)
-        joiner = " " if level == "word" and prompt and continuation and not prompt[-1].isspace() else ""
+        spaced = level == "word" and prompt and continuation
+        joiner = " " if spaced and not prompt[-1].isspace() and not continuation[0].isspace() else ""
         texts.append(prompt + joiner + continuation)
     return texts
 
