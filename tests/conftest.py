@@ -24,3 +24,13 @@ def shared_data():
     if not path.is_dir():
         pytest.skip(f"real datasets not found at {path} (set SEQKIT_DATA_DIR)")
     return path
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `slow` run only when asked for (`pytest -m slow`), never in the default run."""
+    if "slow" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="slow: run with `pytest -m slow`")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
