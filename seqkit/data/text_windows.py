@@ -163,14 +163,14 @@ def encode_prompts(prompts, level, vocabulary, max_new_tokens):
     """
     if isinstance(prompts, str):
         raise ValueError(f"`prompts` must be a list of strings. Received: a single string {prompts!r}")
-    rows = []
+    prompts = list(prompts)
     for prompt in prompts:
         if not isinstance(prompt, str):
             raise ValueError(f"Each prompt must be a string. Received: {prompt!r}")
-        # A prompt is one unfinished line: at word level its newlines are spaces, as
-        # in the exported graph's tokenizer, and no `<eos>` is added.
-        tokens = lm_tokenizer(level)(prompt) if prompt else []
-        rows.append([vocabulary.bos_id] + vocabulary.encode(tokens))
+    # A prompt is one unfinished line: at word level its newlines are spaces, as in the
+    # exported graph's tokenizer, and no `<eos>` is added. One tokenizer call for the batch.
+    tokenized = lm_tokenizer(level)(prompts) if prompts else []
+    rows = [[vocabulary.bos_id] + vocabulary.encode(tokens) for tokens in tokenized]
     lengths = np.array([len(row) for row in rows], dtype="int32")
     width = int(lengths.max(initial=1)) + max_new_tokens
     ids = np.zeros((len(rows), width), dtype="int32")

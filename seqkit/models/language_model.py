@@ -265,17 +265,14 @@ def score(model, vocabulary, texts, level="char", add_eos=False, batch_size=64):
     """
     import numpy as np
 
-    from seqkit.data.text_windows import text_to_tokens
+    from seqkit.data.text_windows import lm_tokenizer
 
     if isinstance(texts, str):
         raise ValueError(f"`texts` must be a list of strings. Received: a single string {texts!r}")
     rows, unknown = [], []
-    for text in texts:
-        tokens = text_to_tokens(text, level)
-        if level == "word":
-            tokens = [token for token in tokens if token != "<eos>"] + (["<eos>"] if add_eos else [])
-        elif add_eos:
-            tokens = tokens + ["<eos>"]
+    # One tokenizer call for the batch; a text is scored as one line (no `<eos>` inside).
+    for tokens in lm_tokenizer(level)(list(texts)) if texts else []:
+        tokens = tokens + (["<eos>"] if add_eos else [])
         rows.append(vocabulary.encode(tokens))
         unknown.append([token for token in tokens if token not in vocabulary])
     results = []
