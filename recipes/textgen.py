@@ -66,6 +66,7 @@ class Config:
     batch_size: int = 32  # Windows per batch.
     epochs: int = 40  # Maximum passes over the training text.
     max_minutes: float = 0.0  # Stop training after this many minutes (0: no limit).
+    anneal_to: float = 0.1  # With --max-minutes: cosine-decay the rate to this fraction over the budget (1: off).
     learning_rate: float = 0.003  # Adam learning rate.
     clipnorm: float = 1.0  # Clip each weight's gradient to this norm (0: off).
     patience: int = 3  # Early-stopping patience in epochs, on validation loss.
@@ -116,6 +117,8 @@ def check_config(config):
             raise config_lib.ConfigError(
                 f"--{option.replace('_', '-')} must be one of {allowed}. Received: {getattr(config, option)!r}"
             )
+    if not 0.0 <= config.anneal_to <= 1.0:
+        raise config_lib.ConfigError(f"--anneal-to must be in [0, 1]. Received: {config.anneal_to}")
     if config.temperature <= 0:
         raise config_lib.ConfigError(f"--temperature must be > 0. Received: {config.temperature}")
     if not 0.0 < config.top_p <= 1.0:
@@ -242,12 +245,14 @@ def train_and_evaluate(config, prepared, workdir):
     model = build(config, vocabulary.size, stateful=config.stateful)
     language_model.compile_language_model(model, learning_rate=config.learning_rate, clipnorm=config.clipnorm)
     train, val = datasets(config, prepared)
+    anneal = bool(config.max_minutes) and config.anneal_to < 1.0
     callbacks = seqkit.training_callbacks(
-        workdir, monitor="val_loss", patience=config.patience, reduce_lr_patience=config.reduce_lr_patience
+        workdir, monitor="val_loss", patience=config.patience,
+        reduce_lr_patience=0 if anneal else config.reduce_lr_patience,
     )
     budget = None
     if config.max_minutes:
-        budget = seqkit.TimeBudget(config.max_minutes)
+        budget = seqkit.TimeBudget(config.max_minutes, anneal_to=config.anneal_to if anneal else None)
         callbacks.append(budget)
     if config.stateful:
         callbacks.append(seqkit.ResetStates())

@@ -105,3 +105,48 @@ def test_plateau_halves_the_learning_rate(tmp_path):
     np.testing.assert_allclose(float(model.optimizer.learning_rate), 0.25 * 1e-3, rtol=1e-6)
     with pytest.raises(ValueError, match="reduce_lr_factor"):
         training_callbacks(tmp_path, reduce_lr_factor=1.5)
+
+
+class FakeClock:
+    """`time.monotonic` that advances one minute per call after the first."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        value = self.now
+        self.now += 60.0
+        return value
+
+
+def test_time_budget_stops_and_anneals_the_learning_rate():
+    rates = []
+
+    class RecordRate(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            rates.append(float(self.model.optimizer.learning_rate))
+
+    x, y = data()
+    model = small_model()
+    budget = seqkit.TimeBudget(4, anneal_to=0.1)
+    budget._clock = FakeClock()
+    model.fit(x, y, batch_size=8, epochs=5, verbose=0, callbacks=[budget, RecordRate()])
+    # Batch k ends k minutes into the 4-minute budget: the 4th batch stops the run.
+    assert budget.stopped and len(rates) == 4
+    expected = [1e-3 * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * k / 4))) for k in (1, 2, 3, 4)]
+    np.testing.assert_allclose(rates, expected, rtol=1e-5)
+    assert rates[-1] == pytest.approx(1e-4, rel=1e-5)
+
+
+def test_time_budget_without_annealing_keeps_the_learning_rate():
+    x, y = data()
+    model = small_model()
+    budget = seqkit.TimeBudget(2)
+    budget._clock = FakeClock()
+    model.fit(x, y, batch_size=8, epochs=5, verbose=0, callbacks=[budget])
+    assert budget.stopped and model.optimizer.iterations.numpy() == 2
+    assert float(model.optimizer.learning_rate) == pytest.approx(1e-3)
+    with pytest.raises(ValueError, match="anneal_to"):
+        seqkit.TimeBudget(2, anneal_to=1.5)
+    with pytest.raises(ValueError, match="minutes"):
+        seqkit.TimeBudget(0)
