@@ -73,6 +73,7 @@ class Config:
     head_dropout: float = 0.5  # Dropout before the output layer.
     naive_bayes: bool = False  # Add a linear uni+bigram logit started at Naive Bayes log-count ratios.
     naive_bayes_scale: float = 0.3  # Initial scale of those ratios.
+    naive_bayes_trainable: bool = True  # Train those n-gram weights (False: freeze them, learn only their scale).
     ngram_dim: int = 64  # Width of a mean-of-n-gram-embeddings branch beside the RNN (0: off).
     ngram_buckets: int = 200000  # Hash buckets for the bigrams of both n-gram features.
     # --- Training ---
@@ -223,6 +224,7 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True):
         ngram_buckets=config.ngram_buckets,
         naive_bayes_weights=prior,
         naive_bayes_scale=config.naive_bayes_scale,
+        naive_bayes_trainable=config.naive_bayes_trainable,
     )
     seqkit.compile_classifier(model, head=head, learning_rate=config.learning_rate, clipnorm=config.clipnorm)
 

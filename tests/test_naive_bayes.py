@@ -50,3 +50,23 @@ def test_classifier_starts_from_the_prior():
         build_classifier(10, ngram_buckets=6, naive_bayes_weights=weights)
     with pytest.raises(ValueError, match="binary or multiclass"):
         build_classifier(10, head="regression", ngram_buckets=5, naive_bayes_weights=weights)
+
+
+def test_frozen_prior_learns_only_its_temperature(tmp_path):
+    seqkit.set_seed(0)
+    x = np.array([[5, 6], [7, 8]] * 8)
+    y = np.array([1, 0] * 8)
+    weights = naive_bayes_weights([x], y, 2, vocabulary_size=10, num_buckets=5)
+    model = build_classifier(10, units=4, embedding_dim=4, ngram_buckets=5, naive_bayes_weights=weights,
+                             naive_bayes_scale=0.5, naive_bayes_trainable=False)
+    temperature = model.get_layer("naive_bayes_temperature")
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(temperature.kernel), [[1.0]])
+    seqkit.compile_classifier(model, learning_rate=0.05)
+    model.fit(x, y, epochs=3, verbose=0)
+    table = keras.ops.convert_to_numpy(model.get_layer("naive_bayes_logits").embedding.embeddings)
+    np.testing.assert_allclose(table, 0.5 * weights, rtol=1e-6)  # Frozen.
+    assert float(keras.ops.convert_to_numpy(temperature.kernel)[0, 0]) > 1.0  # Sharpened on separable data.
+    model.save(tmp_path / "model.keras")
+    restored = keras.saving.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(restored.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5)
+    assert not restored.get_layer("naive_bayes_logits").trainable

@@ -58,7 +58,8 @@ class NgramEmbedding(keras.layers.Layer):
         self.orders = orders
         self.num_buckets = num_buckets
         self.embedding = Embedding(
-            self.vocabulary_size + num_buckets, self.output_dim, embeddings_initializer="uniform", name="table"
+            self.vocabulary_size + num_buckets, self.output_dim, embeddings_initializer="uniform",
+            trainable=self.trainable, name="table",
         )
 
     def build(self, input_shape):

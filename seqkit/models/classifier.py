@@ -34,6 +34,7 @@ def build_classifier(
     ngram_buckets=200_000,
     naive_bayes_weights=None,
     naive_bayes_scale=0.3,
+    naive_bayes_trainable=True,
     hidden_dim=0,
     head_dropout=0.5,
     name="classifier",
@@ -69,6 +70,10 @@ def build_classifier(
             logits and trained with it: NBSVM's prior, with the recurrent
             network learning the rest. Binary and multiclass heads only.
         naive_bayes_scale: the factor applied to `naive_bayes_weights` at the start.
+        naive_bayes_trainable: train the n-gram logit table with the network.
+            `False` freezes the table and learns only a linear map of its output
+            (started at the identity): Multinomial Naive Bayes logits with a
+            learned temperature, which cannot overfit rare n-grams.
         hidden_dim: an optional ReLU layer before the output (0: none).
         head_dropout: dropout before the output layer.
 
@@ -165,9 +170,14 @@ def build_classifier(
         logits = keras.layers.Dense(outputs_per_text, name="logits")(features)
         prior = NgramEmbedding(
             vocabulary_size, outputs_per_text, orders=ngram_orders, num_buckets=ngram_buckets, combiner="sum",
-            name="naive_bayes_logits",
+            trainable=naive_bayes_trainable, name="naive_bayes_logits",
         )
-        logits = keras.layers.Add(name="logits_with_prior")([logits, prior(token_ids)])
+        prior_logits = prior(token_ids)
+        if not naive_bayes_trainable:
+            prior_logits = keras.layers.Dense(
+                outputs_per_text, use_bias=False, kernel_initializer="identity", name="naive_bayes_temperature"
+            )(prior_logits)
+        logits = keras.layers.Add(name="logits_with_prior")([logits, prior_logits])
         activation = "sigmoid" if head == "binary" else "softmax"
         outputs = keras.layers.Activation(activation, name="probability" if head == "binary" else "probabilities")(logits)
     model = keras.Model(token_ids, outputs, name=name)
