@@ -74,6 +74,7 @@ class Config:
     naive_bayes: bool = False  # Add a linear uni+bigram logit started at Naive Bayes log-count ratios.
     naive_bayes_scale: float = 0.3  # Initial scale of those ratios.
     naive_bayes_trainable: bool = True  # Train those n-gram weights (False: freeze them, learn only their scale).
+    naive_bayes_svm: bool = False  # Start from NBSVM's weights (an SVM on the NB-scaled n-grams), not the ratios.
     ngram_dim: int = 64  # Width of a mean-of-n-gram-embeddings branch beside the RNN (0: off).
     ngram_buckets: int = 200000  # Hash buckets for the bigrams of both n-gram features.
     # --- Training ---
@@ -203,9 +204,8 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True):
     prior = None
     if config.naive_bayes:  # Binary or multiclass: the recipe's heads.
         batches = (preprocessor(train[0][begin : begin + 1024]).numpy() for begin in range(0, len(train[0]), 1024))
-        prior = seqkit.models.naive_bayes_weights(
-            batches, train_y, labels.num_classes, vocabulary.size, num_buckets=config.ngram_buckets
-        )
+        weights = seqkit.models.nbsvm_weights if config.naive_bayes_svm else seqkit.models.naive_bayes_weights
+        prior = weights(batches, train_y, labels.num_classes, vocabulary.size, num_buckets=config.ngram_buckets)
     model = seqkit.build_classifier(
         vocabulary.size,
         num_classes=labels.num_classes,

@@ -204,6 +204,15 @@ def test_windows_start_with_bos_and_cover_the_stream():
     assert len({start // 8 for start in starts}) == len(starts)  # One window per grid cell.
 
 
+def test_training_windows_move_every_epoch():
+    ids = np.arange(10, 1010, dtype="int32")
+    dataset = text_windows.window_dataset(ids, 16, batch_size=8, shuffle=True, seed=0)
+    epochs = [sorted(np.concatenate([targets.numpy()[:, 0] for _, targets in dataset])) for _ in range(3)]
+    offsets = [{start % 16 for start in starts} for starts in epochs]
+    assert all(len(seen) > 8 for seen in offsets)  # Anywhere in a cell, not a fixed grid.
+    assert epochs[0] != epochs[1] != epochs[2]  # New boundaries every epoch.
+
+
 def test_stateful_windows_continue_row_by_row():
     ids = np.arange(1000, dtype="int32")
     batches = [(x.numpy(), y.numpy()) for x, y in text_windows.stateful_window_dataset(ids, 10, batch_size=4)]

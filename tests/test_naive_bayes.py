@@ -70,3 +70,37 @@ def test_frozen_prior_learns_only_its_temperature(tmp_path):
     restored = keras.saving.load_model(tmp_path / "model.keras")
     np.testing.assert_allclose(restored.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5)
     assert not restored.get_layer("naive_bayes_logits").trainable
+
+
+def test_nbsvm_weights_are_the_ratios_times_the_interpolated_svm_weights():
+    from sklearn.svm import LinearSVC
+
+    from seqkit.models.naive_bayes import nbsvm_weights
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 60)
+    # Word 5 or 6 marks a positive text, 7 or 8 a negative one; 9-14 are noise.
+    ids = rng.integers(9, 15, (60, 4))
+    ids[:, 0] = np.where(labels == 1, rng.choice([5, 6], 60), rng.choice([7, 8], 60))
+    ratios = naive_bayes_weights([ids], labels, 2, vocabulary_size=15, orders=(1,), num_buckets=1)[:, 0]
+    dense = np.zeros((60, 16))
+    for row, text in enumerate(ids):
+        dense[row, np.unique(text)] = 1.0
+    svm_weights = LinearSVC(C=1.0, max_iter=10_000).fit(dense * ratios, labels == 1).coef_.ravel()
+
+    full = nbsvm_weights([ids], labels, 2, vocabulary_size=15, orders=(1,), num_buckets=1, beta=1.0)[:, 0]
+    np.testing.assert_allclose(full, ratios * svm_weights, rtol=1e-3, atol=1e-5)
+    smoothed = nbsvm_weights([ids], labels, 2, vocabulary_size=15, orders=(1,), num_buckets=1, beta=0.25)[:, 0]
+    expected = ratios * (0.75 * np.abs(svm_weights).mean() + 0.25 * svm_weights)
+    np.testing.assert_allclose(smoothed, expected, rtol=1e-3, atol=1e-5)
+    margins = dense @ smoothed
+    assert margins[labels == 1].min() > margins[labels == 0].max()  # The marker words dominate.
+
+
+def test_nbsvm_weights_one_column_per_class():
+    from seqkit.models.naive_bayes import nbsvm_weights
+
+    ids = np.array([[4], [5], [6]] * 5)
+    weights = nbsvm_weights([ids], [0, 1, 2] * 5, 3, vocabulary_size=8, num_buckets=2)
+    assert weights.shape == (10, 3)
+    assert weights[4].argmax() == 0 and weights[5].argmax() == 1 and weights[6].argmax() == 2

@@ -75,8 +75,9 @@ def window_dataset(ids, sequence_length, batch_size, bos_id=2, shuffle=True, see
     """`(inputs, targets)` batches of shape `(batch, sequence_length)` over a token stream.
 
     Targets are `ids[s : s + T]` and inputs `[<bos>] + ids[s : s + T - 1]`. With
-    `shuffle`, the offsets `s` are a shuffled grid moved by a random shift each
-    epoch; without it, the grid starts at 0 (deterministic evaluation).
+    `shuffle`, there is one window per cell of a grid of `sequence_length`
+    tokens, at a random offset in its cell that changes every epoch, in a random
+    order; without it, the windows are the grid itself (deterministic evaluation).
 
     Examples:
     >>> ds = window_dataset(np.arange(10, 20), 4, batch_size=1, shuffle=False)
@@ -87,7 +88,7 @@ def window_dataset(ids, sequence_length, batch_size, bos_id=2, shuffle=True, see
     ids = np.asarray(ids, dtype="int32")
     _check_length(ids, sequence_length, name)
     count = num_windows(len(ids), sequence_length)
-    slack = len(ids) - count * sequence_length  # >= 1: room for the random shift.
+    last_start = len(ids) - sequence_length
     stream = tf.constant(ids)
     bos = tf.constant([bos_id], dtype="int32")
 
@@ -98,12 +99,13 @@ def window_dataset(ids, sequence_length, batch_size, bos_id=2, shuffle=True, see
 
     starts = tf.data.Dataset.range(count)
     if shuffle:
-        # The grid order is reshuffled every epoch and each window moves by a random
-        # shift in [0, slack), so windows do not always start at the same tokens.
+        # One window per grid cell, at a random place in the cell that changes every
+        # epoch (`rerandomize_each_iteration`), in a new order every epoch: each
+        # epoch covers the text once, but never with the same window boundaries.
         starts = starts.shuffle(count, seed=seed, reshuffle_each_iteration=True)
-        shifts = tf.data.Dataset.random(seed=seed)
+        shifts = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)
         starts = tf.data.Dataset.zip((starts, shifts)).map(
-            lambda start, shift: start * sequence_length + shift % slack
+            lambda start, shift: tf.minimum(start * sequence_length + shift % sequence_length, last_start)
         )
     else:
         starts = starts.map(lambda start: start * sequence_length)
