@@ -369,12 +369,9 @@ def train_and_evaluate(config, prepared, workdir):
 
 
 def check_config(config):
-    choices = (("tag_scheme", ("bio", "bioes")), ("output", ("crf", "softmax")), ("char_encoder", ("cnn", "lstm", "none")))
-    for option, allowed in choices:
-        if getattr(config, option) not in allowed:
-            raise config_lib.ConfigError(
-                f"--{option.replace('_', '-')} must be one of {allowed}. Received: {getattr(config, option)!r}"
-            )
+    config_lib.check_choices(
+        config, {"tag_scheme": ("bio", "bioes"), "output": ("crf", "softmax"), "char_encoder": ("cnn", "lstm", "none")}
+    )
 
 
 def run(config):

@@ -5,7 +5,9 @@ Raw text in, a SavedModel that serves raw strings out. The recipe reads MR
 your own CSV/TSV files; builds a word vocabulary on the training text; trains a
 bidirectional LSTM with max pooling beside a 64-wide mean of hashed uni+bigram
 embeddings (a wide-and-deep classifier; `--ngram-dim=0` for the RNN alone;
-`--naive-bayes` adds NBSVM's log-count-ratio prior as a trained logit), bucketing
+`--naive-bayes` adds NBSVM's log-count-ratio prior as a trained logit;
+`--naive-bayes-svm` starts it at NBSVM's own weights, and
+`--no-naive-bayes-trainable` freezes it but for a learned scale), bucketing
 batches by length; evaluates on
 held-out data; and exports `saved_models/<name>/<version>/` with `metrics.json`.
 

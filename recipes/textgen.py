@@ -107,16 +107,10 @@ def quick_config(config):
 
 
 def check_config(config):
-    choices = (
-        ("level", text_windows.LEVELS),
-        ("dataset", DATASETS),
-        ("strategy", ("greedy", "random", "top_k", "top_p")),
+    config_lib.check_choices(
+        config,
+        {"level": text_windows.LEVELS, "dataset": DATASETS, "strategy": ("greedy", "random", "top_k", "top_p")},
     )
-    for option, allowed in choices:
-        if getattr(config, option) not in allowed:
-            raise config_lib.ConfigError(
-                f"--{option.replace('_', '-')} must be one of {allowed}. Received: {getattr(config, option)!r}"
-            )
     if not 0.0 <= config.anneal_to <= 1.0:
         raise config_lib.ConfigError(f"--anneal-to must be in [0, 1]. Received: {config.anneal_to}")
     if config.temperature <= 0:

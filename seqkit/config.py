@@ -128,6 +128,24 @@ def load_config(config, path):
     return apply_overrides(config, data, source=str(path))
 
 
+def check_choices(config, choices):
+    """Raises `ConfigError` unless every named field holds one of its allowed values.
+
+    Example:
+    >>> @dataclasses.dataclass
+    ... class Config:
+    ...     cell: str = "rnn"
+    >>> check_choices(Config(), {"cell": ("lstm", "gru")})
+    Traceback (most recent call last):
+    ...
+    seqkit.config.ConfigError: --cell must be one of ('lstm', 'gru'). Received: 'rnn'
+    """
+    for option, allowed in dict(choices).items():
+        value = getattr(config, option)
+        if value not in allowed:
+            raise ConfigError(f"--{option.replace('_', '-')} must be one of {tuple(allowed)}. Received: {value!r}")
+
+
 def config_to_json(config):
     return json.dumps(dataclasses.asdict(config), indent=2, sort_keys=True)
 

@@ -4,7 +4,8 @@
 smoothing, the training documents of a class and of the other classes that
 contain each n-gram (binarized counts). `build_classifier(naive_bayes_weights=r)`
 starts a linear n-gram logit at `r` and trains it with the recurrent network, so
-the network learns what the bag of n-grams misses.
+the network learns what the bag of n-grams misses. `nbsvm_weights` goes one step
+further and fits NBSVM itself (a linear SVM on the ratio-scaled n-grams).
 
 No maintained library computes these over the same hashed n-gram ids that
 `NgramEmbedding` uses inside a Keras model; this keeps the two in step.
