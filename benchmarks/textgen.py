@@ -138,7 +138,8 @@ def render_tables():
             "|---|---|---|---|---|---|---|",
             f"| tiny-shakespeare, char LSTM 2×512, 45-minute budget | **{v['nats_per_character']:.4f}** | "
             f"{v['bits_per_character']:.4f} | {v['perplexity']:.3f} | {b['train_seconds'] / 60:.1f} min, "
-            f"{b['epochs_run']} epochs | {b['train_tokens_per_second']:,.0f} | `{b['recipe_command']}` |",
+            f"{b['epochs_run']} epochs{' (the last cut short)' if b.get('stopped_by_time_budget') else ''} | "
+            f"{b['train_tokens_per_second']:,.0f} | `{b['recipe_command']}` |",
             "",
             f"Run of {b['machine']['date']} on {b['machine']['cpu']}; 2 cores, CPU only.",
             "",
