@@ -166,9 +166,10 @@ class TimeBudget(keras.callbacks.Callback):
 
     With `anneal_to`, the learning rate also follows a cosine over the budget,
     from the optimizer's learning rate at the start of training down to
-    `anneal_to` times that at the end: a run that knows its length ends on
-    small steps, which lowers the final loss (nanoGPT and most LM training
-    decay this way). It replaces `ReduceLROnPlateau`; do not use both.
+    `anneal_to` times that at the end, so a run that knows its length ends on
+    small steps (nanoGPT decays this way; on tiny-shakespeare it trailed a
+    constant rate after 2 M characters, see benchmarks/README.md). It replaces
+    `ReduceLROnPlateau`; do not use both.
 
     Example:
     >>> budget = TimeBudget(45, anneal_to=0.1)

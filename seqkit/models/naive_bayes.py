@@ -60,8 +60,13 @@ def naive_bayes_weights(token_ids, labels, num_classes, vocabulary_size, orders=
     >>> weights.shape, bool(weights[5, 0] > 0 > weights[7, 0])
     ((14, 1), True)
     """
-    labels = np.asarray(labels)
     documents = binary_ngram_matrix(token_ids, vocabulary_size, orders=orders, num_buckets=num_buckets)
+    return _log_count_ratios(documents, labels, num_classes, alpha)
+
+
+def _log_count_ratios(documents, labels, num_classes, alpha):
+    """`naive_bayes_weights` from an already built `binary_ngram_matrix`."""
+    labels = np.asarray(labels)
     if documents.shape[0] != len(labels):
         raise ValueError(f"`token_ids` has {documents.shape[0]} rows but `labels` has {len(labels)}.")
     one_hot = np.eye(num_classes)[labels]
@@ -73,7 +78,6 @@ def naive_bayes_weights(token_ids, labels, num_classes, vocabulary_size, orders=
         return ratio[:, None].astype("float32")
     rest = counts.sum(axis=1, keepdims=True) - counts + alpha
     return (np.log(counts / totals) - np.log(rest / rest.sum(axis=0))).astype("float32")
-
 
 def nbsvm_weights(
     token_ids, labels, num_classes, vocabulary_size, orders=(1, 2), num_buckets=200_000, alpha=1.0, C=1.0, beta=0.25
@@ -96,10 +100,9 @@ def nbsvm_weights(
     """
     from sklearn.svm import LinearSVC
 
-    token_ids = list(token_ids)
     labels = np.asarray(labels)
-    ratios = naive_bayes_weights(token_ids, labels, num_classes, vocabulary_size, orders, num_buckets, alpha)
     documents = binary_ngram_matrix(token_ids, vocabulary_size, orders=orders, num_buckets=num_buckets)
+    ratios = _log_count_ratios(documents, labels, num_classes, alpha)
     columns = []
     for column in range(ratios.shape[1]):
         target = labels == 1 if num_classes == 2 else labels == column
