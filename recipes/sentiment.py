@@ -6,10 +6,11 @@ your own CSV/TSV files; builds a word vocabulary on the training text; trains a
 bidirectional LSTM with max pooling beside a 64-wide mean of hashed uni+bigram
 embeddings (a wide-and-deep classifier; `--ngram-dim=0` for the RNN alone;
 `--naive-bayes` adds NBSVM's log-count-ratio prior as a trained logit;
-`--naive-bayes-svm` starts it at NBSVM's own weights, and
-`--no-naive-bayes-trainable` freezes it but for a learned scale), bucketing
-batches by length; evaluates on
-held-out data; and exports `saved_models/<name>/<version>/` with `metrics.json`.
+`--naive-bayes-svm` starts it at NBSVM's own weights; `--stack-nbsvm` fits
+NBSVM on the training split after training and stacks it with the network by a
+logistic regression on the dev split), bucketing batches by length; evaluates
+on held-out data; and exports `saved_models/<name>/<version>/` with
+`metrics.json`.
 
 Usage:
 
@@ -75,10 +76,12 @@ class Config:
     head_dropout: float = 0.5  # Dropout before the output layer.
     naive_bayes: bool = False  # Add a linear uni+bigram logit started at Naive Bayes log-count ratios.
     naive_bayes_scale: float = 0.3  # Initial scale of those ratios.
-    naive_bayes_trainable: bool = True  # Train those n-gram weights (False: freeze them, learn only their scale).
     naive_bayes_svm: bool = False  # Start from NBSVM's weights (an SVM on the NB-scaled n-grams), not the ratios.
     ngram_dim: int = 64  # Width of a mean-of-n-gram-embeddings branch beside the RNN (0: off).
-    ngram_buckets: int = 200000  # Hash buckets for the bigrams of both n-gram features.
+    ngram_buckets: int = 200000  # Hash buckets for the bigrams (and longer) of both n-gram features.
+    stack_nbsvm: bool = False  # After training, stack the network with NBSVM (fit on train, weighed on dev).
+    stack_buckets: int = 2000000  # Hash buckets for the stacked NBSVM's longer n-grams (one float each).
+    ngram_order: int = 2  # Longest n-gram of both n-gram features (2: words and word pairs).
     # --- Training ---
     batch_size: int = 32  # Examples per batch.
     epochs: int = 10  # Maximum passes over the training data.
@@ -203,11 +206,16 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True):
     train_ds = dataset(train[0], train_y, shuffle=True)
     dev_ds, test_ds = dataset(dev[0], dev_y), dataset(test[0], test_y)
 
-    prior = None
-    if config.naive_bayes:  # Binary or multiclass: the recipe's heads.
+    ngram_orders = tuple(range(1, config.ngram_order + 1))
+
+    def ngram_weights(fit, num_buckets):  # Binary or multiclass: the recipe's heads.
         batches = (preprocessor(train[0][begin : begin + 1024]).numpy() for begin in range(0, len(train[0]), 1024))
-        weights = seqkit.models.nbsvm_weights if config.naive_bayes_svm else seqkit.models.naive_bayes_weights
-        prior = weights(batches, train_y, labels.num_classes, vocabulary.size, num_buckets=config.ngram_buckets)
+        return fit(batches, train_y, labels.num_classes, vocabulary.size, orders=ngram_orders, num_buckets=num_buckets)
+
+    prior = None
+    if config.naive_bayes:
+        fit = seqkit.nbsvm_weights if config.naive_bayes_svm else seqkit.naive_bayes_weights
+        prior = ngram_weights(fit, config.ngram_buckets)
     model = seqkit.build_classifier(
         vocabulary.size,
         num_classes=labels.num_classes,
@@ -223,10 +231,10 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True):
         pooling=config.pooling,
         head_dropout=config.head_dropout,
         ngram_dim=config.ngram_dim,
+        ngram_orders=ngram_orders,
         ngram_buckets=config.ngram_buckets,
         naive_bayes_weights=prior,
         naive_bayes_scale=config.naive_bayes_scale,
-        naive_bayes_trainable=config.naive_bayes_trainable,
     )
     seqkit.compile_classifier(model, head=head, learning_rate=config.learning_rate, clipnorm=config.clipnorm)
 
@@ -240,6 +248,16 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True):
         verbose=2,
     )
     train_seconds = time.time() - start
+    stacking = None
+    if config.stack_nbsvm:
+        model, stacking = seqkit.stack_ngram_logit(
+            model,
+            ngram_weights(seqkit.nbsvm_weights, config.stack_buckets),
+            dev_ds,
+            orders=ngram_orders,
+            num_buckets=config.stack_buckets,
+        )
+        print(f"stacked with NBSVM on dev: {stacking}")
     num_tokens = count_tokens(preprocessor, train[0])
 
     probabilities = seqkit.class_probabilities(model.predict(test_ds.map(lambda x, y: x), verbose=0), head)
@@ -257,6 +275,8 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True):
         "train_tokens_per_second": round(num_tokens * len(history.history["loss"]) / train_seconds),
         "history": {key: [float(v) for v in values] for key, values in history.history.items()},
     }
+    if stacking is not None:
+        metrics["stacking"] = stacking
     return metrics, (model, preprocessor, labels, head), (y_true, y_pred)
 
 
@@ -268,8 +288,17 @@ def count_tokens(preprocessor, texts, batch_size=4096):
     )
 
 
+def check_config(config):
+    if config.ngram_order < 1:
+        raise config_lib.ConfigError(f"--ngram-order must be >= 1. Received: {config.ngram_order}")
+    for option in ("ngram_buckets", "stack_buckets"):
+        if getattr(config, option) < 1:
+            raise config_lib.ConfigError(f"--{option.replace('_', '-')} must be >= 1. Received: {getattr(config, option)}")
+
+
 def run(config):
     """Runs the configured experiment end to end; returns the final metrics dict."""
+    check_config(config)
     if config.quick:
         config = quick_config(config)
     workdir = seqkit.training.resolve_workdir(config.workdir)

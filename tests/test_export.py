@@ -116,3 +116,16 @@ def test_multilabel_and_regression_heads_export(tmp_path):
             np.testing.assert_allclose(outputs["probabilities"].numpy(), expected, atol=1e-5)
             chosen = ["|".join(n for n, p in zip(names, row) if p >= 0.5) for row in expected]
             assert [label.decode() for label in outputs["labels"].numpy()] == chosen
+
+
+def test_stacked_model_exports_and_serves_without_seqkit(trained, tmp_path):
+    model, preprocessor, labels = trained
+    ids = preprocessor(TEXTS).numpy()
+    weights = seqkit.nbsvm_weights([ids], labels.encode(LABELS), 2, preprocessor.vocabulary.size, num_buckets=50)
+    stacked, _ = seqkit.stack_ngram_logit(model, weights, [(ids, labels.encode(LABELS))], num_buckets=50)
+    path = seqkit.export_classifier(stacked, preprocessor, labels.names, export_root=tmp_path, name="stacked")
+    texts = ["a wonderful film", "tedious", "", "wonderful tedious plot " * 500]
+    served = serve(path, texts)
+    expected = seqkit.class_probabilities(stacked.predict(preprocessor(texts), verbose=0))
+    np.testing.assert_allclose(served["probabilities"], expected, atol=1e-5)
+    assert served["labels"][:2] == ["pos", "neg"]

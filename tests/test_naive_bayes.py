@@ -4,7 +4,7 @@ import pytest
 
 import seqkit
 from seqkit.layers import NgramEmbedding
-from seqkit.models import build_classifier, naive_bayes_weights
+from seqkit.models import build_classifier, naive_bayes_weights, stack_ngram_logit
 
 
 def test_log_count_ratios_match_a_hand_count():
@@ -52,24 +52,79 @@ def test_classifier_starts_from_the_prior():
         build_classifier(10, head="regression", ngram_buckets=5, naive_bayes_weights=weights)
 
 
-def test_frozen_prior_learns_only_its_temperature(tmp_path):
+def _stacked_data():
+    # Word 5/6 marks a positive text and 7/8 a negative one, but 6 and 8 also appear with the other label:
+    # the n-gram logit alone is right 3 times in 4; word 9 (which the n-gram table does not know) fixes the rest.
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 400)
+    ids = rng.integers(10, 14, (400, 3))
+    ids[:, 0] = np.where(labels == 1, 5, 7)
+    flipped = rng.random(400) < 0.25
+    ids[flipped, 0] = np.where(labels[flipped] == 1, 7, 5)
+    ids[flipped, 1] = 9
+    return ids, labels
+
+
+def test_stacking_weighs_the_network_and_the_ngram_logit_on_held_out_data(tmp_path):
     seqkit.set_seed(0)
-    x = np.array([[5, 6], [7, 8]] * 8)
-    y = np.array([1, 0] * 8)
-    weights = naive_bayes_weights([x], y, 2, vocabulary_size=10, num_buckets=5)
-    model = build_classifier(10, units=4, embedding_dim=4, ngram_buckets=5, naive_bayes_weights=weights,
-                             naive_bayes_scale=0.5, naive_bayes_trainable=False)
-    temperature = model.get_layer("naive_bayes_temperature")
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(temperature.kernel), [[1.0]])
-    seqkit.compile_classifier(model, learning_rate=0.05)
-    model.fit(x, y, epochs=3, verbose=0)
-    table = keras.ops.convert_to_numpy(model.get_layer("naive_bayes_logits").embedding.embeddings)
-    np.testing.assert_allclose(table, 0.5 * weights, rtol=1e-6)  # Frozen.
-    assert float(keras.ops.convert_to_numpy(temperature.kernel)[0, 0]) > 1.0  # Sharpened on separable data.
-    model.save(tmp_path / "model.keras")
-    restored = keras.saving.load_model(tmp_path / "model.keras")
-    np.testing.assert_allclose(restored.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5)
-    assert not restored.get_layer("naive_bayes_logits").trainable
+    ids, labels = _stacked_data()
+    weights = np.zeros((18, 1), "float32")
+    weights[5], weights[7] = 1.5, -1.5
+    model = build_classifier(16, units=8, embedding_dim=8)  # Untrained: the n-gram logit carries the signal.
+    stacked, report = stack_ngram_logit(model, weights, [(ids[:100], labels[:100]), (ids[100:], labels[100:])],
+                                        num_buckets=2)
+    kernel = keras.ops.convert_to_numpy(stacked.get_layer("stacking").kernel)
+    assert kernel[1, 0] > 0.5 and report["weights"]["n-gram logit"] == pytest.approx(float(kernel[1, 0]))
+    accuracy = report["dev_accuracy"]
+    assert accuracy["n-gram logit"] == pytest.approx(float((np.where(ids[:, 0] == 5, 1, 0) == labels).mean()))
+    assert accuracy["network"] < 0.7 <= accuracy["n-gram logit"] <= accuracy["stacked"]
+    # The stacked output is the fitted regression's probability over [network logit, n-gram logit].
+    from sklearn.linear_model import LogisticRegression
+
+    network_logit = keras.ops.convert_to_numpy(keras.Model(model.input, model.get_layer("logits").output)(ids))
+    features = np.concatenate([network_logit, (ids[:, :1] == 5) * 1.5 - (ids[:, :1] == 7) * 1.5], axis=1)
+    expected = LogisticRegression(max_iter=1000).fit(features, labels).predict_proba(features)[:, 1]
+    np.testing.assert_allclose(stacked.predict(ids, verbose=0).ravel(), expected, atol=1e-4)
+    # Nothing in it trains, and it round-trips through .keras.
+    assert not stacked.trainable_weights
+    stacked.save(tmp_path / "stacked.keras")
+    restored = keras.saving.load_model(tmp_path / "stacked.keras")
+    np.testing.assert_allclose(restored.predict(ids, verbose=0), stacked.predict(ids, verbose=0), rtol=1e-5)
+
+
+def test_stacking_reads_the_logits_after_a_joint_prior():
+    seqkit.set_seed(0)
+    ids, labels = _stacked_data()
+    prior = np.zeros((18, 1), "float32")
+    prior[9] = 3.0  # Joint prior: only word 9 counts.
+    model = build_classifier(16, units=4, embedding_dim=4, ngram_buckets=2, naive_bayes_weights=prior,
+                             naive_bayes_scale=1.0)
+    stacked, _ = stack_ngram_logit(model, np.zeros((18, 1), "float32"), [(ids, labels)], num_buckets=2)
+    joint_logit = keras.Model(model.input, model.get_layer("logits_with_prior").output)(ids)
+    inner = keras.Model(stacked.input, stacked.get_layer("stacking_features").output)(ids)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(inner)[:, :1], keras.ops.convert_to_numpy(joint_logit), rtol=1e-5)
+
+
+def test_stacking_multiclass_and_errors():
+    seqkit.set_seed(0)
+    ids = np.array([[4], [5], [6]] * 10)
+    labels = np.array([0, 1, 2] * 10)
+    weights = naive_bayes_weights([ids], labels, 3, vocabulary_size=8, num_buckets=2)
+    model = build_classifier(8, head="multiclass", num_classes=3, units=4, embedding_dim=4)
+    stacked, report = stack_ngram_logit(model, weights, [(ids, labels)], num_buckets=2)
+    assert keras.ops.convert_to_numpy(stacked.get_layer("stacking").kernel).shape == (6, 3)
+    assert report["dev_accuracy"]["stacked"] == 1.0
+    np.testing.assert_array_equal(stacked.predict(ids, verbose=0).argmax(-1), labels)
+    with pytest.raises(ValueError, match="every one of the model's 3 classes"):
+        stack_ngram_logit(model, weights, [(ids[:2], labels[:2])], num_buckets=2)
+    with pytest.raises(ValueError, match="shape"):
+        stack_ngram_logit(model, weights, [(ids, labels)], num_buckets=3)
+    with pytest.raises(ValueError, match="multilabel"):
+        stack_ngram_logit(build_classifier(8, head="multilabel", num_classes=3, units=4, embedding_dim=4),
+                          weights, [(ids, labels)], num_buckets=2)
+    with pytest.raises(ValueError, match="binary or multiclass"):
+        stack_ngram_logit(build_classifier(8, head="regression", units=4, embedding_dim=4), weights[:, :1],
+                          [(ids, labels)], num_buckets=2)
 
 
 def test_nbsvm_weights_are_the_ratios_times_the_interpolated_svm_weights():

@@ -72,6 +72,22 @@ def test_user_files_and_cross_validation(sentiment, mr_files, tmp_path):
     assert sorted(p.name for p in (tmp_path / "exports" / "sentiment").iterdir()) == ["1", "2"]
 
 
+def test_stacking_with_nbsvm(sentiment, mr_files, tmp_path):
+    code = sentiment.main([f"--train={mr_files / 'train.csv'}", f"--test={mr_files / 'test.tsv'}",
+                           "--text-column=review", "--label-column=sentiment", "--epochs=1", "--units=8",
+                           "--embedding-dim=16", "--ngram-dim=0", "--stack-nbsvm", "--ngram-order=3",
+                           "--stack-buckets=5000", f"--workdir={tmp_path / 'run'}", "--no-export"])
+    assert code == 0
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    dev = metrics["stacking"]["dev_accuracy"]
+    assert set(dev) == {"network", "n-gram logit", "stacked"}
+    # NBSVM on 720 real sentences beats a one-epoch, 8-unit BiLSTM on the dev split and gets the larger weight.
+    assert dev["n-gram logit"] > dev["network"]
+    weights = metrics["stacking"]["weights"]
+    assert weights["n-gram logit"] > 0
+    assert metrics["accuracy"] > 0.6
+
+
 def write(path, text, encoding="utf-8"):
     path.write_bytes(text.encode(encoding))
     return path

@@ -1,6 +1,6 @@
 """Model builders, one per sequence-problem shape."""
 
-from seqkit.models.classifier import HEADS, build_classifier, class_probabilities, compile_classifier
+from seqkit.models.classifier import HEADS, build_classifier, class_probabilities, compile_classifier, stack_ngram_logit
 from seqkit.models.tagger import OUTPUTS, WordDropout, build_tagger, compile_tagger, decode_tags, predict_tag_names
 from seqkit.models.naive_bayes import naive_bayes_weights, nbsvm_weights
 from seqkit.models.language_model import build_language_model, compile_language_model

@@ -34,7 +34,6 @@ def build_classifier(
     ngram_buckets=200_000,
     naive_bayes_weights=None,
     naive_bayes_scale=0.3,
-    naive_bayes_trainable=True,
     hidden_dim=0,
     head_dropout=0.5,
     name="classifier",
@@ -69,11 +68,9 @@ def build_classifier(
             `ngram_orders` and `ngram_buckets`) that is added to the network's
             logits and trained with it: NBSVM's prior, with the recurrent
             network learning the rest. Binary and multiclass heads only.
+            `nbsvm_weights()` gives NBSVM's fitted weights in the same layout;
+            `stack_ngram_logit` combines them with a trained network instead.
         naive_bayes_scale: the factor applied to `naive_bayes_weights` at the start.
-        naive_bayes_trainable: train the n-gram logit table with the network.
-            `False` freezes the table and learns only a linear map of its output
-            (started at the identity): Multinomial Naive Bayes logits with a
-            learned temperature, which cannot overfit rare n-grams.
         hidden_dim: an optional ReLU layer before the output (0: none).
         head_dropout: dropout before the output layer.
 
@@ -164,22 +161,18 @@ def build_classifier(
         features = keras.layers.Dense(hidden_dim, activation="relu", name="hidden")(features)
     if head_dropout:
         features = keras.layers.Dropout(head_dropout, name="head_dropout")(features)
-    if naive_bayes_weights is None:
-        outputs = _output_layer(head, num_classes)(features)
+    if head == "regression":
+        outputs = keras.layers.Dense(1, name="value")(features)
     else:
+        # Logits and activation are separate layers, so that `stack_ngram_logit` can reach the logits.
         logits = keras.layers.Dense(outputs_per_text, name="logits")(features)
-        prior = NgramEmbedding(
-            vocabulary_size, outputs_per_text, orders=ngram_orders, num_buckets=ngram_buckets, combiner="sum",
-            trainable=naive_bayes_trainable, name="naive_bayes_logits",
-        )
-        prior_logits = prior(token_ids)
-        if not naive_bayes_trainable:
-            prior_logits = keras.layers.Dense(
-                outputs_per_text, use_bias=False, kernel_initializer="identity", name="naive_bayes_temperature"
-            )(prior_logits)
-        logits = keras.layers.Add(name="logits_with_prior")([logits, prior_logits])
-        activation = "sigmoid" if head == "binary" else "softmax"
-        outputs = keras.layers.Activation(activation, name="probability" if head == "binary" else "probabilities")(logits)
+        if naive_bayes_weights is not None:
+            prior = NgramEmbedding(
+                vocabulary_size, outputs_per_text, orders=ngram_orders, num_buckets=ngram_buckets, combiner="sum",
+                name="naive_bayes_logits",
+            )
+            logits = keras.layers.Add(name="logits_with_prior")([logits, prior(token_ids)])
+        outputs = _output_activation(head)(logits)
     model = keras.Model(token_ids, outputs, name=name)
 
     # Initial values are assigned, not passed as initializers: a Constant initializer
@@ -191,14 +184,118 @@ def build_classifier(
     return model
 
 
-def _output_layer(head, num_classes):
+def stack_ngram_logit(model, ngram_weights, dataset, orders=(1, 2), num_buckets=200_000, C=1.0):
+    """Stacks a trained classifier with a linear n-gram model, e.g. NBSVM, fit on held-out data.
+
+    The returned model reads the same token ids and computes the classifier's
+    logits beside the n-gram logits (the sum of `ngram_weights` over a text's
+    n-grams, in `NgramEmbedding`'s hashing), then maps both through a
+    `"stacking"` Dense layer whose weights are a logistic regression
+    (scikit-learn) fit on `dataset`. Both parts are frozen. Use held-out data
+    that neither part was fit on, such as the dev split: a linear model scores
+    its own training data too well to be weighed there, and that is also why
+    joint training (`build_classifier(naive_bayes_weights=...)`) cannot use
+    NBSVM's fitted weights as well as stacking does.
+
+    Args:
+        model: a trained binary or multiclass classifier from `build_classifier`.
+        ngram_weights: `(vocabulary_size + num_buckets, outputs)` weights, e.g.
+            from `nbsvm_weights(..., orders, num_buckets)` on the training data.
+        dataset: an iterable of `(token_ids, int labels)` batches (a `tf.data`
+            dataset from `make_dataset`, or a list of array pairs).
+        orders, num_buckets: the n-gram settings `ngram_weights` was built with.
+        C: the regression's inverse regularization strength.
+
+    Returns:
+        `(stacked_model, report)`: the report has `"dev_accuracy"` of the
+        network alone, the n-gram logit alone and the stack (each a regression
+        fit and scored on `dataset`) and, for a binary head, the two `"weights"`.
+
+    Examples:
+    >>> import numpy as np
+    >>> model = build_classifier(10, units=4, embedding_dim=4)
+    >>> weights = np.zeros((12, 1), "float32"); weights[5], weights[6] = 2.0, -2.0
+    >>> stacked, report = stack_ngram_logit(model, weights, [(np.array([[5], [6], [5], [6]]), np.array([1, 0, 1, 0]))],
+    ...                                     num_buckets=2)
+    >>> report["dev_accuracy"]["n-gram logit"], stacked.predict(np.array([[5], [6]]), verbose=0).round().ravel().tolist()
+    (1.0, [1.0, 0.0])
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    names = {layer.name for layer in model.layers}
+    name = "logits_with_prior" if "logits_with_prior" in names else "logits"  # With a joint n-gram prior or not.
+    final = model.layers[-1]
+    if name not in names or getattr(final, "activation", None) not in (keras.activations.sigmoid, keras.activations.softmax):
+        raise ValueError(
+            "`stack_ngram_logit` needs a binary or multiclass classifier from `build_classifier` (a 'logits' "
+            f"layer, then a sigmoid or softmax). Received model {model.name!r}."
+        )
+    logits = model.get_layer(name).output
+    outputs = int(logits.shape[-1])
+    if outputs > 1 and final.activation is keras.activations.sigmoid:
+        raise ValueError("`stack_ngram_logit` does not support multilabel heads (one sigmoid per class).")
+    ngram_weights = np.asarray(ngram_weights, dtype="float32")
+    vocabulary_size = model.get_layer("token_embedding").input_dim
+    expected = (vocabulary_size + num_buckets, outputs)
+    if ngram_weights.shape != expected:
+        raise ValueError(
+            f"`ngram_weights` must have shape (vocabulary_size + num_buckets, outputs) = {expected}. "
+            f"Received: shape={ngram_weights.shape}"
+        )
+
+    # === The stacked model ===
+    network = keras.Model(model.input, logits, name=f"{model.name}_logits")
+    network.trainable = False
+    ngrams = NgramEmbedding(
+        vocabulary_size, outputs, orders=orders, num_buckets=num_buckets, combiner="sum", trainable=False,
+        name="ngram_logits",
+    )
+    token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    features = keras.layers.Concatenate(name="stacking_features")([network(token_ids), ngrams(token_ids)])
+    stacking = keras.layers.Dense(outputs, trainable=False, name="stacking")
+    probabilities = _output_activation("binary" if outputs == 1 else "multiclass")(stacking(features))
+    stacked = keras.Model(token_ids, probabilities, name=f"{model.name}_stacked")
+    ngrams.embedding.embeddings.assign(ngram_weights)
+
+    # === The regression on held-out data ===
+    features_model = keras.Model(token_ids, features)
+    rows, labels = [], []
+    for inputs, targets in dataset:
+        rows.append(keras.ops.convert_to_numpy(features_model(inputs, training=False)))
+        labels.append(np.asarray(targets).reshape(-1))
+    if not rows:
+        raise ValueError("`stack_ngram_logit` received an empty dataset.")
+    rows, labels = np.concatenate(rows).astype("float64"), np.concatenate(labels).astype("int64")
+    classes = np.unique(labels)
+    if len(classes) != max(outputs, 2):
+        raise ValueError(
+            f"`stack_ngram_logit` needs every one of the model's {max(outputs, 2)} classes in the held-out data. "
+            f"Received labels: {classes.tolist()}"
+        )
+
+    def fit(columns):
+        return LogisticRegression(C=C, max_iter=1000).fit(rows[:, columns], labels)
+
+    own, other = list(range(outputs)), list(range(outputs, 2 * outputs))
+    accuracy = {
+        part: float(fit(columns).score(rows[:, columns], labels))
+        for part, columns in (("network", own), ("n-gram logit", other), ("stacked", own + other))
+    }
+    regression = fit(own + other)
+    stacking.kernel.assign(regression.coef_.T.astype("float32"))  # (2 * outputs, outputs)
+    stacking.bias.assign(regression.intercept_.astype("float32"))
+    report = {"dev_accuracy": accuracy}
+    if outputs == 1:
+        report["weights"] = {"network": float(regression.coef_[0, 0]), "n-gram logit": float(regression.coef_[0, 1])}
+    return stacked, report
+
+
+def _output_activation(head):
     if head == "binary":
-        return keras.layers.Dense(1, activation="sigmoid", name="probability")
+        return keras.layers.Activation("sigmoid", name="probability")
     if head == "multiclass":
-        return keras.layers.Dense(num_classes, activation="softmax", name="probabilities")
-    if head == "multilabel":
-        return keras.layers.Dense(num_classes, activation="sigmoid", name="probabilities")
-    return keras.layers.Dense(1, name="value")
+        return keras.layers.Activation("softmax", name="probabilities")
+    return keras.layers.Activation("sigmoid", name="probabilities")  # Multilabel.
 
 
 def compile_classifier(model, head="binary", learning_rate=1e-3, clipnorm=1.0, jit_compile="auto"):
