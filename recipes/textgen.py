@@ -67,6 +67,7 @@ class Config:
     epochs: int = 40  # Maximum passes over the training text.
     max_minutes: float = 0.0  # Stop training after this many minutes (0: no limit).
     anneal_to: float = 0.1  # With --max-minutes: cosine-decay the rate to this fraction over the budget (1: off).
+    anneal_over: float = 1.0  # The final share of the budget that decay takes (constant rate before it).
     learning_rate: float = 0.003  # Adam learning rate.
     clipnorm: float = 1.0  # Clip each weight's gradient to this norm (0: off).
     patience: int = 3  # Early-stopping patience in epochs, on validation loss.
@@ -113,6 +114,8 @@ def check_config(config):
     )
     if not 0.0 <= config.anneal_to <= 1.0:
         raise config_lib.ConfigError(f"--anneal-to must be in [0, 1]. Received: {config.anneal_to}")
+    if not 0.0 < config.anneal_over <= 1.0:
+        raise config_lib.ConfigError(f"--anneal-over must be in (0, 1]. Received: {config.anneal_over}")
     if config.temperature <= 0:
         raise config_lib.ConfigError(f"--temperature must be > 0. Received: {config.temperature}")
     if not 0.0 < config.top_p <= 1.0:
@@ -246,7 +249,9 @@ def train_and_evaluate(config, prepared, workdir):
     )
     budget = None
     if config.max_minutes:
-        budget = seqkit.TimeBudget(config.max_minutes, anneal_to=config.anneal_to if anneal else None)
+        budget = seqkit.TimeBudget(
+            config.max_minutes, anneal_to=config.anneal_to if anneal else None, anneal_over=config.anneal_over
+        )
         callbacks.append(budget)
     if config.stateful:
         callbacks.append(seqkit.ResetStates())

@@ -168,30 +168,39 @@ class TimeBudget(keras.callbacks.Callback):
     from the optimizer's learning rate at the start of training down to
     `anneal_to` times that at the end, so a run that knows its length ends on
     small steps (nanoGPT decays this way; on tiny-shakespeare it trailed a
-    constant rate after 2 M characters, see benchmarks/README.md). It replaces
-    `ReduceLROnPlateau`; do not use both.
+    constant rate after 2 M characters, see benchmarks/README.md). With
+    `anneal_over` < 1 the rate stays constant and the cosine takes only that
+    final share of the budget (a warmup-stable-decay schedule without the
+    warmup). It replaces `ReduceLROnPlateau`; do not use both.
 
     Example:
     >>> budget = TimeBudget(45, anneal_to=0.1)
     >>> round(budget.learning_rate_factor(0.5), 4), budget.learning_rate_factor(1.0)
     (0.55, 0.1)
+    >>> late = TimeBudget(45, anneal_to=0.1, anneal_over=0.25)
+    >>> late.learning_rate_factor(0.75), round(late.learning_rate_factor(0.875), 4)
+    (1.0, 0.55)
     """
 
-    def __init__(self, minutes, anneal_to=None):
+    def __init__(self, minutes, anneal_to=None, anneal_over=1.0):
         super().__init__()
         if minutes <= 0:
             raise ValueError(f"`minutes` must be > 0. Received: minutes={minutes!r}")
         if anneal_to is not None and not 0.0 <= anneal_to <= 1.0:
             raise ValueError(f"`anneal_to` must be in [0, 1] or None. Received: anneal_to={anneal_to!r}")
+        if not 0.0 < anneal_over <= 1.0:
+            raise ValueError(f"`anneal_over` must be in (0, 1]. Received: anneal_over={anneal_over!r}")
         self.minutes = float(minutes)
         self.anneal_to = anneal_to
+        self.anneal_over = float(anneal_over)
         self.stopped = False
         self._clock = time.monotonic  # Replaced by a fake clock in tests.
 
     def learning_rate_factor(self, progress):
         """The learning-rate multiplier after `progress` (0 to 1) of the budget."""
         progress = min(max(float(progress), 0.0), 1.0)
-        return self.anneal_to + (1.0 - self.anneal_to) * 0.5 * (1.0 + math.cos(math.pi * progress))
+        decay = max(0.0, progress - (1.0 - self.anneal_over)) / self.anneal_over
+        return self.anneal_to + (1.0 - self.anneal_to) * 0.5 * (1.0 + math.cos(math.pi * decay))
 
     def on_train_begin(self, logs=None):
         self._start = self._clock()

@@ -138,6 +138,24 @@ def test_time_budget_stops_and_anneals_the_learning_rate():
     assert rates[-1] == pytest.approx(1e-4, rel=1e-5)
 
 
+def test_time_budget_anneals_only_over_the_final_share():
+    rates = []
+
+    class RecordRate(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            rates.append(float(self.model.optimizer.learning_rate))
+
+    x, y = data()
+    model = small_model()
+    budget = seqkit.TimeBudget(4, anneal_to=0.1, anneal_over=0.5)
+    budget._clock = FakeClock()
+    model.fit(x, y, batch_size=8, epochs=5, verbose=0, callbacks=[budget, RecordRate()])
+    # Constant for the first 2 minutes, then a cosine from 1e-3 to 1e-4 over the last 2.
+    np.testing.assert_allclose(rates, [1e-3, 1e-3, 1e-3 * (0.1 + 0.9 * 0.5), 1e-4], rtol=1e-5)
+    with pytest.raises(ValueError, match="anneal_over"):
+        seqkit.TimeBudget(4, anneal_to=0.1, anneal_over=0.0)
+
+
 def test_time_budget_without_annealing_keeps_the_learning_rate():
     x, y = data()
     model = small_model()
