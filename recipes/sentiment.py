@@ -81,6 +81,7 @@ class Config:
     ngram_buckets: int = 200000  # Hash buckets for the bigrams (and longer) of both n-gram features.
     stack_nbsvm: bool = False  # After training, stack the network with NBSVM (fit on train, weighed on dev).
     stack_buckets: int = 2000000  # Hash buckets for the stacked NBSVM's longer n-grams (one float each).
+    stack_c: float = 0.1  # The stacked NBSVM's SVM regularization C (smaller: stronger).
     ngram_order: int = 2  # Longest n-gram of both n-gram features (2: words and word pairs).
     # --- Training ---
     batch_size: int = 32  # Examples per batch.
@@ -208,9 +209,11 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True):
 
     ngram_orders = tuple(range(1, config.ngram_order + 1))
 
-    def ngram_weights(fit, num_buckets):  # Binary or multiclass: the recipe's heads.
+    def ngram_weights(fit, num_buckets, **options):  # Binary or multiclass: the recipe's heads.
         batches = (preprocessor(train[0][begin : begin + 1024]).numpy() for begin in range(0, len(train[0]), 1024))
-        return fit(batches, train_y, labels.num_classes, vocabulary.size, orders=ngram_orders, num_buckets=num_buckets)
+        return fit(
+            batches, train_y, labels.num_classes, vocabulary.size, orders=ngram_orders, num_buckets=num_buckets, **options
+        )
 
     prior = None
     if config.naive_bayes:
@@ -248,11 +251,11 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True):
         verbose=2,
     )
     train_seconds = time.time() - start
-    stacking = None
+    stacking, network = None, model
     if config.stack_nbsvm:
         model, stacking = seqkit.stack_ngram_logit(
             model,
-            ngram_weights(seqkit.nbsvm_weights, config.stack_buckets),
+            ngram_weights(seqkit.nbsvm_weights, config.stack_buckets, C=config.stack_c),
             dev_ds,
             orders=ngram_orders,
             num_buckets=config.stack_buckets,
@@ -260,9 +263,13 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True):
         print(f"stacked with NBSVM on dev: {stacking}")
     num_tokens = count_tokens(preprocessor, train[0])
 
-    probabilities = seqkit.class_probabilities(model.predict(test_ds.map(lambda x, y: x), verbose=0), head)
+    test_inputs = test_ds.map(lambda x, y: x)
+    probabilities = seqkit.class_probabilities(model.predict(test_inputs, verbose=0), head)
     y_true = np.concatenate([y.numpy() for _, y in test_ds])
     y_pred = probabilities.argmax(axis=-1)
+    if stacking is not None:  # What stacking added, on the same test data.
+        alone = seqkit.class_probabilities(network.predict(test_inputs, verbose=0), head).argmax(axis=-1)
+        stacking["test_accuracy_network_alone"] = float((y_true == alone).mean())
     metrics = {
         "accuracy": float((y_true == y_pred).mean()),
         "num_train": len(train[0]),
@@ -277,6 +284,7 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True):
     }
     if stacking is not None:
         metrics["stacking"] = stacking
+        metrics["accuracy_network_alone"] = stacking["test_accuracy_network_alone"]
     return metrics, (model, preprocessor, labels, head), (y_true, y_pred)
 
 
@@ -291,6 +299,8 @@ def count_tokens(preprocessor, texts, batch_size=4096):
 def check_config(config):
     if config.ngram_order < 1:
         raise config_lib.ConfigError(f"--ngram-order must be >= 1. Received: {config.ngram_order}")
+    if config.stack_c <= 0:
+        raise config_lib.ConfigError(f"--stack-c must be > 0. Received: {config.stack_c}")
     for option in ("ngram_buckets", "stack_buckets"):
         if getattr(config, option) < 1:
             raise config_lib.ConfigError(f"--{option.replace('_', '-')} must be >= 1. Received: {getattr(config, option)}")
@@ -339,6 +349,9 @@ def run(config):
             "folds": fold_metrics,
             "exported_model": f"the fold-{len(folds)} model",
         }
+        if config.stack_nbsvm:
+            alone = [m["stacking"]["test_accuracy_network_alone"] for m in fold_metrics]
+            summary["accuracy_network_alone"] = float(np.mean(alone))
         y_true, y_pred = np.concatenate(all_true), np.concatenate(all_pred)
         history = fold_metrics[-1]["history"]
     else:

@@ -76,7 +76,7 @@ def test_stacking_with_nbsvm(sentiment, mr_files, tmp_path):
     code = sentiment.main([f"--train={mr_files / 'train.csv'}", f"--test={mr_files / 'test.tsv'}",
                            "--text-column=review", "--label-column=sentiment", "--epochs=1", "--units=8",
                            "--embedding-dim=16", "--ngram-dim=0", "--stack-nbsvm", "--ngram-order=3",
-                           "--stack-buckets=5000", f"--workdir={tmp_path / 'run'}", "--no-export"])
+                           "--stack-buckets=5000", "--stack-c=1.0", f"--workdir={tmp_path / 'run'}", "--no-export"])
     assert code == 0
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     dev = metrics["stacking"]["dev_accuracy"]
@@ -86,6 +86,7 @@ def test_stacking_with_nbsvm(sentiment, mr_files, tmp_path):
     weights = metrics["stacking"]["weights"]
     assert weights["n-gram logit"] > 0
     assert metrics["accuracy"] > 0.6
+    assert 0.0 <= metrics["accuracy_network_alone"] == metrics["stacking"]["test_accuracy_network_alone"] <= 1.0
 
 
 def write(path, text, encoding="utf-8"):
