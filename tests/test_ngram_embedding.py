@@ -28,6 +28,25 @@ def test_output_is_the_mean_of_valid_ngram_vectors():
     np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(np.array([[4, 5, 0, 0, 0, 0]]))), output, rtol=1e-6)
 
 
+def test_binary_counts_each_distinct_ngram_once():
+    from seqkit.models.naive_bayes import binary_ngram_matrix
+
+    layer = NgramEmbedding(vocabulary_size=10, output_dim=1, orders=(1, 2), num_buckets=7, combiner="sum", binary=True)
+    counting = NgramEmbedding(vocabulary_size=10, output_dim=1, orders=(1, 2), num_buckets=7, combiner="sum")
+    inputs = np.array([[4, 5, 4, 5, 4, 0], [6, 6, 6, 0, 0, 0], [0, 0, 0, 0, 0, 0]])
+    layer.build(inputs.shape)
+    counting.build(inputs.shape)
+    table = np.arange(1, 18, dtype="float32")[:, None]
+    layer.embedding.embeddings.assign(table)
+    counting.embedding.embeddings.assign(table)
+    # The same sum as NBSVM's binarized document-term matrix times the weights.
+    expected = binary_ngram_matrix([inputs], 10, orders=(1, 2), num_buckets=7) @ table
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(inputs)), expected, rtol=1e-6)
+    assert float(keras.ops.convert_to_numpy(counting(inputs))[0, 0]) > float(expected[0, 0])  # Counts repeats.
+    assert expected[2, 0] == 0.0  # Padding only.
+    assert NgramEmbedding.from_config(layer.get_config()).binary
+
+
 def test_sequences_shorter_than_the_order():
     layer = NgramEmbedding(vocabulary_size=10, output_dim=2, orders=(1, 2, 3))
     assert layer(np.array([[4]])).shape == (1, 2)

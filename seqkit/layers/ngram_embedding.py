@@ -36,6 +36,8 @@ class NgramEmbedding(keras.layers.Layer):
         num_buckets: hash buckets for the n-grams of order >= 2.
         combiner: `"mean"` (the average vector) or `"sum"` (with `output_dim=1`,
             a linear model over n-gram counts).
+        binary: count each distinct n-gram of a text once (the binarized
+            features NBSVM is fit on), not once per occurrence.
 
     Examples:
     >>> import numpy as np
@@ -43,8 +45,11 @@ class NgramEmbedding(keras.layers.Layer):
     (1, 8)
     """
 
-    def __init__(self, vocabulary_size, output_dim, orders=(1, 2), num_buckets=200_000, combiner="mean", **kwargs):
+    def __init__(
+        self, vocabulary_size, output_dim, orders=(1, 2), num_buckets=200_000, combiner="mean", binary=False, **kwargs
+    ):
         super().__init__(**kwargs)
+        self.binary = bool(binary)
         if combiner not in ("mean", "sum"):
             raise ValueError(f"`combiner` must be 'mean' or 'sum'. Received: combiner={combiner!r}")
         self.combiner = combiner
@@ -90,6 +95,8 @@ class NgramEmbedding(keras.layers.Layer):
 
     def call(self, token_ids):
         ids, valid = self.ngram_ids(token_ids)
+        if self.binary:
+            ids, valid = _first_occurrences(ids, valid)
         weights = ops.expand_dims(ops.cast(valid, self.compute_dtype), -1)
         total = ops.sum(self.embedding(ids) * weights, axis=1)
         if self.combiner == "sum":
@@ -107,4 +114,14 @@ class NgramEmbedding(keras.layers.Layer):
             "orders": list(self.orders),
             "num_buckets": self.num_buckets,
             "combiner": self.combiner,
+            "binary": self.binary,
         }
+
+
+def _first_occurrences(ids, valid):
+    """`(ids, valid)` sorted per row, with every repeat of an id marked invalid."""
+    ordered = ops.sort(ops.where(valid, ids, -1), axis=-1)  # Invalid positions (-1) sort first.
+    first = ops.concatenate(
+        [ops.ones_like(ordered[:, :1], dtype="bool"), ops.not_equal(ordered[:, 1:], ordered[:, :-1])], axis=1
+    )
+    return ops.maximum(ordered, 0), ops.logical_and(first, ops.greater_equal(ordered, 0))

@@ -188,8 +188,8 @@ def stack_ngram_logit(model, ngram_weights, dataset, orders=(1, 2), num_buckets=
     """Stacks a trained classifier with a linear n-gram model, e.g. NBSVM, fit on held-out data.
 
     The returned model reads the same token ids and computes the classifier's
-    logits beside the n-gram logits (the sum of `ngram_weights` over a text's
-    n-grams, in `NgramEmbedding`'s hashing), then maps both through a
+    logits beside the n-gram logits (the sum of `ngram_weights` over the
+    distinct n-grams of a text, in `NgramEmbedding`'s hashing), then maps both through a
     `"stacking"` Dense layer whose weights are a logistic regression
     (scikit-learn) fit on `dataset`. Both parts are frozen. Use held-out data
     that neither part was fit on, such as the dev split: a linear model scores
@@ -246,9 +246,9 @@ def stack_ngram_logit(model, ngram_weights, dataset, orders=(1, 2), num_buckets=
     # === The stacked model ===
     network = keras.Model(model.input, logits, name=f"{model.name}_logits")
     network.trainable = False
-    ngrams = NgramEmbedding(
-        vocabulary_size, outputs, orders=orders, num_buckets=num_buckets, combiner="sum", trainable=False,
-        name="ngram_logits",
+    ngrams = NgramEmbedding(  # Binary: NBSVM's features count an n-gram once per text.
+        vocabulary_size, outputs, orders=orders, num_buckets=num_buckets, combiner="sum", binary=True,
+        trainable=False, name="ngram_logits",
     )
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
     features = keras.layers.Concatenate(name="stacking_features")([network(token_ids), ngrams(token_ids)])
