@@ -1,4 +1,4 @@
-"""The model code runs on the JAX backend with TensorFlow unimportable: the tagger with its CRF trains and decodes."""
+"""The model code runs on the JAX backend with TensorFlow unimportable: the tagger with its CRF, and NBSVM's n-gram sum."""
 
 import json
 import os
@@ -56,3 +56,37 @@ def test_tagger_with_crf_trains_on_jax_without_tensorflow():
     assert report["last_loss"] < 0.05 * report["first_loss"]
     assert report["token_accuracy"] > 0.98
     assert report["padding_is_zero"]
+
+
+NGRAM_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    sys.modules["tensorflow"] = None
+    import numpy as np
+    import keras
+    from seqkit.layers import NgramEmbedding
+
+    layer = NgramEmbedding(10, 1, orders=(1, 2, 3), num_buckets=7, combiner="sum", binary=True)
+    inputs = np.array([[4, 5, 4, 5, 4, 0], [6, 6, 6, 0, 0, 0]])
+    layer.build(inputs.shape)
+    layer.embedding.embeddings.assign(np.arange(1, 18, dtype="float32")[:, None])
+    print(json.dumps({"backend": keras.backend.backend(), "output": keras.ops.convert_to_numpy(layer(inputs)).tolist()}))
+    """
+)
+
+
+def test_binary_ngram_sum_matches_across_backends():
+    import numpy as np
+
+    from seqkit.models.naive_bayes import binary_ngram_matrix
+
+    environment = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(REPO)}
+    result = subprocess.run(
+        [sys.executable, "-c", NGRAM_SCRIPT], capture_output=True, text=True, env=environment, cwd=REPO, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    inputs = np.array([[4, 5, 4, 5, 4, 0], [6, 6, 6, 0, 0, 0]])
+    expected = binary_ngram_matrix([inputs], 10, orders=(1, 2, 3), num_buckets=7) @ np.arange(1, 18, dtype="float32")
+    assert report["backend"] == "jax"
+    np.testing.assert_allclose(np.ravel(report["output"]), expected, rtol=1e-6)
