@@ -220,7 +220,7 @@ BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 
 
 def percent(summary):
-    if len(summary["values"]) == 1:
+    if len(set(summary["values"])) == 1:  # One seed, or a baseline that does not depend on the seed.
         return f"{100 * summary['mean']:.2f}"
     return f"{100 * summary['mean']:.2f} ± {100 * summary['std']:.2f}"
 

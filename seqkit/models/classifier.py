@@ -189,9 +189,11 @@ def stack_ngram_logit(model, ngram_weights, dataset, orders=(1, 2), num_buckets=
 
     The returned model reads the same token ids and computes the classifier's
     logits beside the n-gram logits (the sum of `ngram_weights` over the
-    distinct n-grams of a text, in `NgramEmbedding`'s hashing), then maps both through a
-    `"stacking"` Dense layer whose weights are a logistic regression
-    (scikit-learn) fit on `dataset`. Both parts are frozen. Use held-out data
+    distinct n-grams of a text, in `NgramEmbedding`'s hashing), then maps both
+    through a `"stacking"` Dense layer whose weights are a logistic regression
+    (scikit-learn) fit on `dataset`. Nothing in it trains: the network's layers
+    are shared with `model`, not copied, and this call freezes them (set
+    `model.trainable = True` to train `model` again). Use held-out data
     that neither part was fit on, such as the dev split: a linear model scores
     its own training data too well to be weighed there, and that is also why
     joint training (`build_classifier(naive_bayes_weights=...)`) cannot use
