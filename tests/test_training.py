@@ -119,18 +119,25 @@ class FakeClock:
         return value
 
 
+class RecordRate(keras.callbacks.Callback):
+    """Records the learning rate after every batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.rates = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.rates.append(float(self.model.optimizer.learning_rate))
+
+
 def test_time_budget_stops_and_anneals_the_learning_rate():
-    rates = []
-
-    class RecordRate(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            rates.append(float(self.model.optimizer.learning_rate))
-
     x, y = data()
     model = small_model()
     budget = seqkit.TimeBudget(4, anneal_to=0.1)
     budget._clock = FakeClock()
-    model.fit(x, y, batch_size=8, epochs=5, verbose=0, callbacks=[budget, RecordRate()])
+    recorder = RecordRate()
+    model.fit(x, y, batch_size=8, epochs=5, verbose=0, callbacks=[budget, recorder])
+    rates = recorder.rates
     # Batch k ends k minutes into the 4-minute budget: the 4th batch stops the run.
     assert budget.stopped and len(rates) == 4
     expected = [1e-3 * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * k / 4))) for k in (1, 2, 3, 4)]
@@ -139,17 +146,13 @@ def test_time_budget_stops_and_anneals_the_learning_rate():
 
 
 def test_time_budget_anneals_only_over_the_final_share():
-    rates = []
-
-    class RecordRate(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            rates.append(float(self.model.optimizer.learning_rate))
-
     x, y = data()
     model = small_model()
     budget = seqkit.TimeBudget(4, anneal_to=0.1, anneal_over=0.5)
     budget._clock = FakeClock()
-    model.fit(x, y, batch_size=8, epochs=5, verbose=0, callbacks=[budget, RecordRate()])
+    recorder = RecordRate()
+    model.fit(x, y, batch_size=8, epochs=5, verbose=0, callbacks=[budget, recorder])
+    rates = recorder.rates
     # Constant for the first 2 minutes, then a cosine from 1e-3 to 1e-4 over the last 2.
     np.testing.assert_allclose(rates, [1e-3, 1e-3, 1e-3 * (0.1 + 0.9 * 0.5), 1e-4], rtol=1e-5)
     with pytest.raises(ValueError, match="anneal_over"):
