@@ -30,7 +30,8 @@ _NAMES = {
     "seqkit.layers": ("CRF", "AttentionPooling", "CharacterEncoder", "MaskedPooling", "RecurrentStack"),
     "seqkit.models": (
         "build_classifier", "build_tagger", "class_probabilities", "compile_classifier", "compile_tagger",
-        "decode_tags", "stack_ngram_logit", "naive_bayes_weights", "nbsvm_weights", "build_language_model", "compile_language_model",
+        "decode_tags", "stack_ngram_logit", "naive_bayes_weights", "nbsvm_weights", "build_language_model",
+        "compile_language_model",
     ),
     "seqkit.training": (
         "BestModelCheckpoint", "EntityF1", "GenerationSamples", "ResetStates", "TimeBudget", "set_seed",

@@ -79,6 +79,7 @@ def _log_count_ratios(documents, labels, num_classes, alpha):
     rest = counts.sum(axis=1, keepdims=True) - counts + alpha
     return (np.log(counts / totals) - np.log(rest / rest.sum(axis=0))).astype("float32")
 
+
 def nbsvm_weights(
     token_ids, labels, num_classes, vocabulary_size, orders=(1, 2), num_buckets=200_000, alpha=1.0, C=1.0, beta=0.25
 ):
