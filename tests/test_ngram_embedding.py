@@ -17,6 +17,21 @@ def test_ngram_ids_skip_padding():
     assert ids[0, 4:6].tolist() == expected_bigrams
 
 
+def test_longer_ngrams_hash_every_token():
+    # A regression test: trigrams starting with a frequent (small) id used to hash like their last pair: (1, 5, 6) and (2, 5, 6)
+    # shared a bucket with each other and with the pair (5, 6).
+    layer = NgramEmbedding(vocabulary_size=10, output_dim=1, orders=(2, 3), num_buckets=2_000_000)
+    ids, _ = layer.ngram_ids(np.array([[1, 5, 6], [2, 5, 6]]))
+    ids = keras.ops.convert_to_numpy(ids)  # Columns: pairs (x, 5), (5, 6), then the trigram.
+    assert ids[0, 1] == ids[1, 1] == 10 + 5 * 46340 + 6
+    assert len({ids[0, 1], ids[0, 2], ids[1, 2]}) == 3
+    # On random 5-grams over a 30,000-word vocabulary, collisions are what chance predicts.
+    layer = NgramEmbedding(vocabulary_size=30_000, output_dim=1, orders=(5,), num_buckets=2_000_000)
+    grams = np.random.default_rng(0).integers(1, 30_000, size=(20_000, 5))
+    ids = keras.ops.convert_to_numpy(layer.ngram_ids(grams)[0]).ravel()
+    assert len(np.unique(ids)) > 0.99 * len(grams)
+
+
 def test_output_is_the_mean_of_valid_ngram_vectors():
     layer = NgramEmbedding(vocabulary_size=10, output_dim=3, orders=(1, 2), num_buckets=7)
     inputs = np.array([[4, 5, 0, 0]])
@@ -57,7 +72,8 @@ def test_serialization():
                    np.array([[3, 4, 5, 0], [7, 0, 0, 0]], "int32"), (2, 4), expected_num_trainable_weights=1)
 
 
-@pytest.mark.parametrize("kwargs,message", [({"orders": (0,)}, "`orders`"), ({"num_buckets": 0}, "`num_buckets`")])
+@pytest.mark.parametrize("kwargs,message", [({"orders": (0,)}, "`orders`"), ({"orders": (1, 17)}, "from 1 to 16"), ({"num_buckets": 0}, "`num_buckets`"),
+     ({"num_buckets": 2**31}, "2\\*\\*30")])
 def test_invalid_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         NgramEmbedding(10, 2, **kwargs)

@@ -13,6 +13,14 @@ from seqkit.layers.embedding import Embedding
 
 # The largest int whose square fits in int32: keeps hashing overflow-free on any backend.
 _BASE = 46340
+# One multiplier (a prime below `_BASE`) per n-gram position from the third on. Word
+# pairs hash as `(a * _BASE + b) mod num_buckets`; each later token `t` at position `k`
+# adds `(t * _POSITION_MULTIPLIERS[k - 2]) mod num_buckets`. (Before 2026-11-23 the
+# pair's hash was folded back in with `mod _BASE` and multiplied by `_BASE` again, which
+# kept little more than its last token: for the ~`num_buckets / _BASE` most frequent
+# first tokens, a trigram hashed exactly like its final pair.)
+_POSITION_MULTIPLIERS = (45677, 10691, 31543, 13729, 20731, 28349, 34369, 23599, 9769, 41809, 22381, 10141, 11579, 29473)
+MAX_ORDER = len(_POSITION_MULTIPLIERS) + 2
 
 
 @keras.saving.register_keras_serializable(package="seqkit")
@@ -54,10 +62,12 @@ class NgramEmbedding(keras.layers.Layer):
             raise ValueError(f"`combiner` must be 'mean' or 'sum'. Received: combiner={combiner!r}")
         self.combiner = combiner
         orders = tuple(int(order) for order in orders)
-        if not orders or min(orders) < 1:
-            raise ValueError(f"`orders` must be positive n-gram orders, e.g. (1, 2). Received: orders={orders!r}")
-        if not isinstance(num_buckets, int) or num_buckets < 1:
-            raise ValueError(f"`num_buckets` must be a positive int. Received: num_buckets={num_buckets!r}")
+        if not orders or min(orders) < 1 or max(orders) > MAX_ORDER:
+            raise ValueError(
+                f"`orders` must be n-gram orders from 1 to {MAX_ORDER}, e.g. (1, 2). Received: orders={orders!r}"
+            )
+        if not isinstance(num_buckets, int) or not 1 <= num_buckets <= 2**30:
+            raise ValueError(f"`num_buckets` must be an int from 1 to 2**30. Received: num_buckets={num_buckets!r}")
         self.vocabulary_size = int(vocabulary_size)
         self.output_dim = int(output_dim)
         self.orders = orders
@@ -87,7 +97,11 @@ class NgramEmbedding(keras.layers.Layer):
             valid = present[:, :steps]
             for offset in range(1, order):
                 following = token_ids[:, offset : offset + steps]
-                hashed = ops.mod(ops.mod(hashed, _BASE) * _BASE + ops.mod(following, _BASE), self.num_buckets)
+                if offset == 1:
+                    hashed = ops.mod(hashed * _BASE + ops.mod(following, _BASE), self.num_buckets)
+                else:  # Both terms are below `num_buckets` <= 2**30: the sum fits in int32.
+                    term = ops.mod(ops.mod(following, _BASE) * _POSITION_MULTIPLIERS[offset - 2], self.num_buckets)
+                    hashed = ops.mod(hashed + term, self.num_buckets)
                 valid = ops.logical_and(valid, ops.not_equal(following, 0))
             all_ids.append(hashed + self.vocabulary_size)
             all_valid.append(valid)
