@@ -8,7 +8,8 @@ embeddings (a wide-and-deep classifier; `--ngram-dim=0` for the RNN alone;
 `--naive-bayes` adds NBSVM's log-count-ratio prior as a trained logit;
 `--naive-bayes-svm` starts it at NBSVM's own weights; `--stack-nbsvm` fits
 NBSVM on the training split after training and stacks it with the network by a
-logistic regression on the dev split), bucketing batches by length; evaluates
+logistic regression on the dev split, and `--stack-chars` adds NBSVM over
+character 1-6-grams to that stack), bucketing batches by length; evaluates
 on held-out data; and exports `saved_models/<name>/<version>/` with
 `metrics.json`.
 
@@ -16,6 +17,8 @@ Usage:
 
     python recipes/sentiment.py --quick                        # ~1 min smoke run on MR
     python recipes/sentiment.py --dataset=mr --cv-folds=10     # the MR benchmark protocol
+    python recipes/sentiment.py --dataset=mr --cv-folds=10 --naive-bayes --ngram-dim=0 \
+        --stack-nbsvm --stack-chars --ngram-order=3            # MR's benchmarked config
     python recipes/sentiment.py --dataset=imdb                 # IMDB train/test
     python recipes/sentiment.py --train=my.csv --test=my_test.csv \\
         --text-column=review --label-column=stars [--dev=my_dev.csv] [--encoding=latin-1]
@@ -29,6 +32,7 @@ that produced them.
 """
 
 import dataclasses
+import functools
 import json
 import sys
 import time
@@ -82,6 +86,8 @@ class Config:
     stack_nbsvm: bool = False  # After training, stack the network with NBSVM (fit on train, weighed on dev).
     stack_buckets: int = 2000000  # Hash buckets for the stacked NBSVM's longer n-grams (one float each).
     stack_c: float = 0.1  # The stacked NBSVM's SVM regularization C (smaller: stronger).
+    stack_chars: bool = False  # With --stack-nbsvm, also stack NBSVM over character n-grams (a second input).
+    stack_char_order: int = 6  # Longest character n-gram of --stack-chars (spaces included).
     ngram_order: int = 2  # Longest n-gram of both n-gram features (2: words and word pairs).
     # --- Training ---
     batch_size: int = 32  # Examples per batch.
@@ -209,11 +215,11 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True):
 
     ngram_orders = tuple(range(1, config.ngram_order + 1))
 
-    def ngram_weights(fit, num_buckets, **options):  # Binary or multiclass: the recipe's heads.
-        batches = (preprocessor(train[0][begin : begin + 1024]).numpy() for begin in range(0, len(train[0]), 1024))
-        return fit(
-            batches, train_y, labels.num_classes, vocabulary.size, orders=ngram_orders, num_buckets=num_buckets, **options
-        )
+    def ngram_weights(fit, num_buckets, layer=preprocessor, orders=ngram_orders, **options):
+        # Binary or multiclass: the recipe's heads.
+        batches = (layer(train[0][begin : begin + 1024]).numpy() for begin in range(0, len(train[0]), 1024))
+        return fit(batches, train_y, labels.num_classes, layer.vocabulary.size, orders=orders, num_buckets=num_buckets,
+                   **options)
 
     prior = None
     if config.naive_bayes:
@@ -251,25 +257,43 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True):
         verbose=2,
     )
     train_seconds = time.time() - start
-    stacking, network = None, model
+    stacking, network, inputs = None, model, {"token_ids": preprocessor}
     if config.stack_nbsvm:
+        nbsvm = functools.partial(ngram_weights, seqkit.nbsvm_weights, config.stack_buckets, C=config.stack_c)
+        char_options = {}
+        if config.stack_chars:  # Truncated near `max_length` words' worth of characters.
+            char_tokenizer = seqkit.get_tokenizer({"type": "char", "lowercase": config.lowercase})
+            inputs["char_ids"] = seqkit.TextPreprocessor(
+                char_tokenizer,
+                seqkit.Vocabulary.build(char_tokenizer.iter_tokenize(train[0]), max_size=1000),
+                max_length=None if config.max_length is None else 8 * config.max_length,
+            )
+            char_orders = tuple(range(1, config.stack_char_order + 1))
+            char_options = dict(
+                char_ngram_weights=nbsvm(layer=inputs["char_ids"], orders=char_orders),
+                char_orders=char_orders,
+                char_num_buckets=config.stack_buckets,
+            )
         model, stacking = seqkit.stack_ngram_logit(
-            model,
-            ngram_weights(seqkit.nbsvm_weights, config.stack_buckets, C=config.stack_c),
-            dev_ds,
-            orders=ngram_orders,
-            num_buckets=config.stack_buckets,
+            model, nbsvm(), ordered_batches(inputs, dev[0], dev_y), orders=ngram_orders,
+            num_buckets=config.stack_buckets, **char_options,
         )
         print(f"stacked with NBSVM on dev: {stacking}")
     num_tokens = count_tokens(preprocessor, train[0])
 
-    test_inputs = test_ds.map(lambda x, y: x)
-    probabilities = seqkit.class_probabilities(model.predict(test_inputs, verbose=0), head)
-    y_true = np.concatenate([y.numpy() for _, y in test_ds])
+    if stacking is None:
+        probabilities = seqkit.class_probabilities(model.predict(test_ds.map(lambda x, y: x), verbose=0), head)
+        y_true = np.concatenate([y.numpy() for _, y in test_ds])
+    else:  # What stacking added, on the same test data, in text order.
+        probabilities, alone, y_true = [], [], []
+        for batch_inputs, targets in ordered_batches(inputs, test[0], test_y):
+            probabilities.append(seqkit.class_probabilities(model.predict_on_batch(batch_inputs), head))
+            token_ids = batch_inputs["token_ids"] if isinstance(batch_inputs, dict) else batch_inputs
+            alone.append(seqkit.class_probabilities(network.predict_on_batch(token_ids), head).argmax(axis=-1))
+            y_true.append(targets)
+        probabilities, y_true = np.concatenate(probabilities), np.concatenate(y_true)
+        stacking["test_accuracy_network_alone"] = float((y_true == np.concatenate(alone)).mean())
     y_pred = probabilities.argmax(axis=-1)
-    if stacking is not None:  # What stacking added, on the same test data.
-        alone = seqkit.class_probabilities(network.predict(test_inputs, verbose=0), head).argmax(axis=-1)
-        stacking["test_accuracy_network_alone"] = float((y_true == alone).mean())
     metrics = {
         "accuracy": float((y_true == y_pred).mean()),
         "num_train": len(train[0]),
@@ -285,7 +309,17 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True):
     if stacking is not None:
         metrics["stacking"] = stacking
         metrics["accuracy_network_alone"] = stacking["test_accuracy_network_alone"]
-    return metrics, (model, preprocessor, labels, head), (y_true, y_pred)
+    export_inputs = inputs if len(inputs) > 1 else preprocessor
+    return metrics, (model, export_inputs, labels, head), (y_true, y_pred)
+
+
+def ordered_batches(inputs, texts, targets, batch_size=256):
+    """Yields `(model inputs, targets)` numpy batches in text order; `inputs` maps input names to preprocessors."""
+    targets = np.asarray(targets)
+    for begin in range(0, len(texts), batch_size):
+        chunk = texts[begin : begin + batch_size]
+        arrays = {key: layer(chunk).numpy() for key, layer in inputs.items()}
+        yield (arrays if len(arrays) > 1 else arrays["token_ids"]), targets[begin : begin + batch_size]
 
 
 def count_tokens(preprocessor, texts, batch_size=4096):
@@ -299,6 +333,13 @@ def count_tokens(preprocessor, texts, batch_size=4096):
 def check_config(config):
     if config.ngram_order < 1:
         raise config_lib.ConfigError(f"--ngram-order must be >= 1. Received: {config.ngram_order}")
+    if config.stack_chars and not config.stack_nbsvm:
+        raise config_lib.ConfigError("--stack-chars needs --stack-nbsvm.")
+    if not 1 <= config.stack_char_order <= seqkit.layers.ngram_embedding.MAX_ORDER:
+        raise config_lib.ConfigError(
+            f"--stack-char-order must be from 1 to {seqkit.layers.ngram_embedding.MAX_ORDER}. "
+            f"Received: {config.stack_char_order}"
+        )
     if config.stack_c <= 0:
         raise config_lib.ConfigError(f"--stack-c must be > 0. Received: {config.stack_c}")
     for option in ("ngram_buckets", "stack_buckets"):

@@ -51,7 +51,9 @@ def export_classifier(
 
     Args:
         model: a classifier from `build_classifier` (token ids -> outputs).
-        preprocessor: the `TextPreprocessor` used in training.
+        preprocessor: the `TextPreprocessor` used in training, or a dict of them
+            keyed by the model's input names for a model with several inputs
+            (e.g. `stack_ngram_logit`'s `{"token_ids": ..., "char_ids": ...}`).
         label_names: the class names, in id order.
         head: the classifier's head.
         export_root: the folder holding one sub-folder per model name.
@@ -63,12 +65,18 @@ def export_classifier(
         The `Path` of the new version folder.
     """
     label_names = [str(label) for label in label_names]
+    preprocessors = preprocessor if isinstance(preprocessor, dict) else {"token_ids": preprocessor}
+    if "token_ids" not in preprocessors:
+        raise ValueError(f"`preprocessor` must have a 'token_ids' entry. Received keys: {sorted(preprocessors)}")
     version_dir = next_version_dir(export_root, name)
     names = tf.constant(label_names or [""], dtype=tf.string)
 
     def serve(text):
-        ids = preprocessor(text)
-        outputs = model(ids, training=False)
+        if isinstance(preprocessor, dict):
+            inputs = {key: layer(text) for key, layer in preprocessor.items()}
+        else:
+            inputs = preprocessor(text)
+        outputs = model(inputs, training=False)
         if head == "regression":
             return {"value": tf.reshape(outputs, [-1])}
         if head == "binary":
@@ -85,7 +93,8 @@ def export_classifier(
 
     archive = keras.export.ExportArchive()
     archive.track(model)
-    archive.track(preprocessor)
+    for layer in preprocessors.values():
+        archive.track(layer)
     archive.add_endpoint(
         name="serving_default",
         fn=serve,
@@ -95,10 +104,16 @@ def export_classifier(
         "format": "seqkit.classifier",
         "head": head,
         "label_names": label_names,
-        "tokenizer": preprocessor.tokenizer.get_config(),
-        "max_length": preprocessor.max_length,
-        "vocabulary_size": preprocessor.vocabulary.size,
+        "tokenizer": preprocessors["token_ids"].tokenizer.get_config(),
+        "max_length": preprocessors["token_ids"].max_length,
+        "vocabulary_size": preprocessors["token_ids"].vocabulary.size,
     }
+    if len(preprocessors) > 1:
+        metadata["inputs"] = {
+            key: {"tokenizer": layer.tokenizer.get_config(), "max_length": layer.max_length,
+                  "vocabulary_size": layer.vocabulary.size}
+            for key, layer in preprocessors.items()
+        }
     return _write_archive(archive, version_dir, metadata, extra_files)
 
 

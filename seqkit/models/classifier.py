@@ -184,7 +184,17 @@ def build_classifier(
     return model
 
 
-def stack_ngram_logit(model, ngram_weights, dataset, orders=(1, 2), num_buckets=200_000, C=1.0):
+def stack_ngram_logit(
+    model,
+    ngram_weights,
+    dataset,
+    orders=(1, 2),
+    num_buckets=200_000,
+    C=1.0,
+    char_ngram_weights=None,
+    char_orders=(1, 2, 3, 4, 5, 6),
+    char_num_buckets=2_000_000,
+):
     """Stacks a trained classifier with a linear n-gram model, e.g. NBSVM, fit on held-out data.
 
     The returned model reads the same token ids and computes the classifier's
@@ -199,19 +209,30 @@ def stack_ngram_logit(model, ngram_weights, dataset, orders=(1, 2), num_buckets=
     joint training (`build_classifier(naive_bayes_weights=...)`) cannot use
     NBSVM's fitted weights as well as stacking does.
 
+    With `char_ngram_weights`, a third logit sums weights over the distinct
+    character n-grams of the text (spaces included), from a second input: the
+    stacked model then takes `{"token_ids": ..., "char_ids": ...}`, the char ids
+    being a character `TextPreprocessor`'s output. Character n-grams see inside
+    words (stems, endings, spelling variants, words unseen in training), which a
+    word model cannot; on MR they add more than a point to word NBSVM.
+
     Args:
         model: a trained binary or multiclass classifier from `build_classifier`.
         ngram_weights: `(vocabulary_size + num_buckets, outputs)` weights, e.g.
             from `nbsvm_weights(..., orders, num_buckets)` on the training data.
-        dataset: an iterable of `(token_ids, int labels)` batches (a `tf.data`
-            dataset from `make_dataset`, or a list of array pairs).
+        dataset: an iterable of `(inputs, int labels)` batches (a `tf.data`
+            dataset from `make_dataset`, or a list of array pairs); the inputs are
+            token ids, or the dict above with `char_ngram_weights`.
         orders, num_buckets: the n-gram settings `ngram_weights` was built with.
         C: the regression's inverse regularization strength.
+        char_ngram_weights: optional `(char_vocabulary_size + char_num_buckets,
+            outputs)` weights, e.g. `nbsvm_weights` on character ids.
+        char_orders, char_num_buckets: the n-gram settings of those weights.
 
     Returns:
-        `(stacked_model, report)`: the report has `"dev_accuracy"` of the
-        network alone, the n-gram logit alone and the stack (each a regression
-        fit and scored on `dataset`) and, for a binary head, the two `"weights"`.
+        `(stacked_model, report)`: the report has `"dev_accuracy"` of each logit
+        alone and of the stack (each a regression fit and scored on `dataset`)
+        and, for a binary head, the regression's `"weights"`.
 
     Examples:
     >>> import numpy as np
@@ -236,35 +257,59 @@ def stack_ngram_logit(model, ngram_weights, dataset, orders=(1, 2), num_buckets=
     outputs = int(logits.shape[-1])
     if outputs > 1 and final.activation is keras.activations.sigmoid:
         raise ValueError("`stack_ngram_logit` does not support multilabel heads (one sigmoid per class).")
-    ngram_weights = np.asarray(ngram_weights, dtype="float32")
     vocabulary_size = model.get_layer("token_embedding").input_dim
-    expected = (vocabulary_size + num_buckets, outputs)
-    if ngram_weights.shape != expected:
-        raise ValueError(
-            f"`ngram_weights` must have shape (vocabulary_size + num_buckets, outputs) = {expected}. "
-            f"Received: shape={ngram_weights.shape}"
+    ngram_weights = _checked_weights(ngram_weights, "ngram_weights", vocabulary_size + num_buckets, outputs)
+    if char_ngram_weights is not None:
+        char_ngram_weights = np.asarray(char_ngram_weights, dtype="float32")
+        if char_ngram_weights.ndim != 2 or char_ngram_weights.shape[0] <= char_num_buckets:
+            raise ValueError(
+                "`char_ngram_weights` must have shape (char_vocabulary_size + char_num_buckets, outputs), with "
+                f"char_num_buckets={char_num_buckets}. Received: shape={char_ngram_weights.shape}"
+            )
+        char_ngram_weights = _checked_weights(
+            char_ngram_weights, "char_ngram_weights", char_ngram_weights.shape[0], outputs
         )
 
     # === The stacked model ===
     network = keras.Model(model.input, logits, name=f"{model.name}_logits")
     network.trainable = False
-    ngrams = NgramEmbedding(  # Binary: NBSVM's features count an n-gram once per text.
-        vocabulary_size, outputs, orders=orders, num_buckets=num_buckets, combiner="sum", binary=True,
-        trainable=False, name="ngram_logits",
-    )
+
+    def ngram_logit(size, ngram_orders, buckets, layer_name):  # Binary: NBSVM's features count an n-gram once.
+        return NgramEmbedding(
+            size, outputs, orders=ngram_orders, num_buckets=buckets, combiner="sum", binary=True, trainable=False,
+            name=layer_name,
+        )
+
+    ngrams = ngram_logit(vocabulary_size, orders, num_buckets, "ngram_logits")
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-    features = keras.layers.Concatenate(name="stacking_features")([network(token_ids), ngrams(token_ids)])
+    parts = {"network": network(token_ids), "n-gram logit": ngrams(token_ids)}
+    inputs = token_ids
+    if char_ngram_weights is not None:
+        char_ngrams = ngram_logit(
+            char_ngram_weights.shape[0] - char_num_buckets, char_orders, char_num_buckets, "char_ngram_logits"
+        )
+        char_ids = keras.Input(shape=(None,), dtype="int32", name="char_ids")
+        parts["char n-gram logit"] = char_ngrams(char_ids)
+        inputs = {"token_ids": token_ids, "char_ids": char_ids}
+    features = keras.layers.Concatenate(name="stacking_features")(list(parts.values()))
     stacking = keras.layers.Dense(outputs, trainable=False, name="stacking")
     probabilities = _output_activation("binary" if outputs == 1 else "multiclass")(stacking(features))
-    stacked = keras.Model(token_ids, probabilities, name=f"{model.name}_stacked")
+    stacked = keras.Model(inputs, probabilities, name=f"{model.name}_stacked")
     ngrams.embedding.embeddings.assign(ngram_weights)
+    if char_ngram_weights is not None:
+        char_ngrams.embedding.embeddings.assign(char_ngram_weights)
 
     # === The regression on held-out data ===
-    features_model = keras.Model(token_ids, features)
+    features_model = keras.Model(inputs, features)
     rows, labels = [], []
-    for inputs, targets in dataset:
+    for batch_inputs, targets in dataset:
+        if char_ngram_weights is not None and not (isinstance(batch_inputs, dict) and "char_ids" in batch_inputs):
+            raise ValueError(
+                "With `char_ngram_weights`, `dataset` must yield ({'token_ids': ..., 'char_ids': ...}, labels). "
+                f"Received inputs of type {type(batch_inputs).__name__}."
+            )
         # `predict_on_batch` runs compiled; an eager call steps recurrent layers in Python (minutes on IMDB).
-        rows.append(np.asarray(features_model.predict_on_batch(inputs)))
+        rows.append(np.asarray(features_model.predict_on_batch(batch_inputs)))
         labels.append(np.asarray(targets).reshape(-1))
     if not rows:
         raise ValueError("`stack_ngram_logit` received an empty dataset.")
@@ -279,18 +324,27 @@ def stack_ngram_logit(model, ngram_weights, dataset, orders=(1, 2), num_buckets=
     def fit(columns):
         return LogisticRegression(C=C, max_iter=1000).fit(rows[:, columns], labels)
 
-    own, other = list(range(outputs)), list(range(outputs, 2 * outputs))
-    accuracy = {
-        part: float(fit(columns).score(rows[:, columns], labels))
-        for part, columns in (("network", own), ("n-gram logit", other), ("stacked", own + other))
-    }
-    regression = fit(own + other)
-    stacking.kernel.assign(regression.coef_.T.astype("float32"))  # (2 * outputs, outputs)
+    columns = {part: list(range(index * outputs, (index + 1) * outputs)) for index, part in enumerate(parts)}
+    every = list(range(len(parts) * outputs))
+    accuracy = {part: float(fit(own).score(rows[:, own], labels)) for part, own in columns.items()}
+    accuracy["stacked"] = float(fit(every).score(rows, labels))
+    regression = fit(every)
+    stacking.kernel.assign(regression.coef_.T.astype("float32"))  # (parts * outputs, outputs)
     stacking.bias.assign(regression.intercept_.astype("float32"))
     report = {"dev_accuracy": accuracy}
     if outputs == 1:
-        report["weights"] = {"network": float(regression.coef_[0, 0]), "n-gram logit": float(regression.coef_[0, 1])}
+        report["weights"] = {part: float(regression.coef_[0, index]) for index, part in enumerate(parts)}
     return stacked, report
+
+
+def _checked_weights(weights, argument, rows, outputs):
+    weights = np.asarray(weights, dtype="float32")
+    if weights.shape != (rows, outputs):
+        raise ValueError(
+            f"`{argument}` must have shape (vocabulary_size + num_buckets, outputs) = {(rows, outputs)}. "
+            f"Received: shape={weights.shape}"
+        )
+    return weights
 
 
 def _output_activation(head):
