@@ -119,13 +119,24 @@ def test_multilabel_and_regression_heads_export(tmp_path):
 
 
 def test_stacked_model_exports_and_serves_without_seqkit(trained, tmp_path):
+    # Word and character NBSVM stacked with the network: two inputs from two preprocessors, one string in.
     model, preprocessor, labels = trained
-    ids = preprocessor(TEXTS).numpy()
-    weights = seqkit.nbsvm_weights([ids], labels.encode(LABELS), 2, preprocessor.vocabulary.size, num_buckets=50)
-    stacked, _ = seqkit.stack_ngram_logit(model, weights, [(ids, labels.encode(LABELS))], num_buckets=50)
-    path = seqkit.export_classifier(stacked, preprocessor, labels.names, export_root=tmp_path, name="stacked")
-    texts = ["a wonderful film", "tedious", "", "wonderful tedious plot " * 500]
+    char_tokenizer = seqkit.CharTokenizer()
+    chars = seqkit.TextPreprocessor(char_tokenizer, seqkit.Vocabulary.build(char_tokenizer(TEXTS)), max_length=300)
+    ids, char_ids, targets = preprocessor(TEXTS).numpy(), chars(TEXTS).numpy(), labels.encode(LABELS)
+    weights = seqkit.nbsvm_weights([ids], targets, 2, preprocessor.vocabulary.size, num_buckets=50)
+    char_weights = seqkit.nbsvm_weights([char_ids], targets, 2, chars.vocabulary.size, orders=(1, 2, 3), num_buckets=500)
+    stacked, _ = seqkit.stack_ngram_logit(
+        model, weights, [({"token_ids": ids, "char_ids": char_ids}, targets)], num_buckets=50,
+        char_ngram_weights=char_weights, char_orders=(1, 2, 3), char_num_buckets=500,
+    )
+    path = seqkit.export_classifier(stacked, {"token_ids": preprocessor, "char_ids": chars}, labels.names,
+                                    export_root=tmp_path, name="stacked")
+    assert json.loads((path / "seqkit.json").read_text())["inputs"]["char_ids"]["max_length"] == 300
+    texts = ["a wonderful film", "tedious", "", "wonderful tedious plot " * 500, "naïve 🙂\x00"]
     served = serve(path, texts)
-    expected = seqkit.class_probabilities(stacked.predict(preprocessor(texts), verbose=0))
+    expected = seqkit.class_probabilities(
+        stacked.predict({"token_ids": preprocessor(texts), "char_ids": chars(texts)}, verbose=0)
+    )
     np.testing.assert_allclose(served["probabilities"], expected, atol=1e-5)
     assert served["labels"][:2] == ["pos", "neg"]

@@ -92,6 +92,40 @@ def test_stacking_weighs_the_network_and_the_ngram_logit_on_held_out_data(tmp_pa
     np.testing.assert_allclose(restored.predict(ids, verbose=0), stacked.predict(ids, verbose=0), rtol=1e-5)
 
 
+def test_stacking_with_a_character_ngram_logit(tmp_path):
+    seqkit.set_seed(0)
+    ids, labels = _stacked_data()
+    word_weights = np.zeros((18, 1), "float32")
+    word_weights[5], word_weights[7] = 1.5, -1.5
+    # Characters fix the rows the words get wrong: the pair (2, 3) marks a positive one, (3, 2) a negative one.
+    flipped = ids[:, 1] == 9
+    chars = np.full((400, 4), 4)
+    chars[flipped, 1:3] = np.where(labels[flipped, None] == 1, [2, 3], [3, 2])
+    char_weights = np.zeros((6 + 1000, 1), "float32")  # 6 char ids, then the pair buckets.
+    pair_ids = NgramEmbedding(6, 1, orders=(2,), num_buckets=1000).ngram_ids(np.array([[2, 3], [3, 2]]))[0]
+    (positive,), (negative,) = keras.ops.convert_to_numpy(pair_ids).tolist()
+    char_weights[positive], char_weights[negative] = 4.0, -4.0
+    model = build_classifier(16, units=4, embedding_dim=4)
+    batches = [({"token_ids": ids[i : i + 100], "char_ids": chars[i : i + 100]}, labels[i : i + 100]) for i in (0, 100, 200, 300)]
+    stacked, report = stack_ngram_logit(model, word_weights, batches, num_buckets=2, char_ngram_weights=char_weights,
+                                        char_orders=(1, 2), char_num_buckets=1000)
+    accuracy = report["dev_accuracy"]
+    assert set(accuracy) == {"network", "n-gram logit", "char n-gram logit", "stacked"}
+    assert accuracy["n-gram logit"] < 0.8 and accuracy["char n-gram logit"] < 0.8 and accuracy["stacked"] == 1.0
+    assert report["weights"]["n-gram logit"] > 0 and report["weights"]["char n-gram logit"] > 0
+    inputs = {"token_ids": ids, "char_ids": chars}
+    assert (stacked.predict(inputs, verbose=0).ravel().round() == labels).all()
+    stacked.save(tmp_path / "stacked.keras")
+    restored = keras.saving.load_model(tmp_path / "stacked.keras")
+    np.testing.assert_allclose(restored.predict(inputs, verbose=0), stacked.predict(inputs, verbose=0), rtol=1e-5)
+    with pytest.raises(ValueError, match="must yield .*'char_ids'"):
+        stack_ngram_logit(model, word_weights, [(ids, labels)], num_buckets=2, char_ngram_weights=char_weights,
+                          char_num_buckets=1000)
+    with pytest.raises(ValueError, match="char_vocabulary_size \\+ char_num_buckets"):
+        stack_ngram_logit(model, word_weights, batches, num_buckets=2, char_ngram_weights=char_weights[:900],
+                          char_num_buckets=1000)
+
+
 def test_stacking_reads_the_logits_after_a_joint_prior():
     seqkit.set_seed(0)
     ids, labels = _stacked_data()

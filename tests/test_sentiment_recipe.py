@@ -58,17 +58,18 @@ def test_quick_mode_end_to_end(shared_data, tmp_path):
 def test_user_files_and_cross_validation(sentiment, mr_files, tmp_path):
     common = ["--text-column=review", "--label-column=sentiment", "--epochs=1", "--units=8", "--embedding-dim=16",
               f"--export-dir={tmp_path / 'exports'}"]
-    # The split run also stacks NBSVM (trigrams, small table) on the dev split.
+    # The split run also stacks word and character NBSVM (trigrams, small tables) on the dev split.
     code = sentiment.main([f"--train={mr_files / 'train.csv'}", f"--test={mr_files / 'test.tsv'}",
-                           f"--workdir={tmp_path / 'split'}", "--stack-nbsvm", "--ngram-order=3",
-                           "--stack-buckets=5000", "--stack-c=1.0", *common])
+                           f"--workdir={tmp_path / 'split'}", "--stack-nbsvm", "--stack-chars", "--ngram-order=3",
+                           "--stack-buckets=50000", "--stack-c=1.0", *common])
     assert code == 0
     metrics = json.loads((tmp_path / "split" / "metrics.json").read_text())
     assert metrics["num_test"] == 200 and metrics["label_names"] == ["neg", "pos"]
     dev = metrics["stacking"]["dev_accuracy"]
-    assert set(dev) == {"network", "n-gram logit", "stacked"}
+    assert set(dev) == {"network", "n-gram logit", "char n-gram logit", "stacked"}
     # NBSVM on 720 real sentences beats a one-epoch, 8-unit BiLSTM on the dev split and gets a positive weight.
-    assert dev["n-gram logit"] > dev["network"] and metrics["stacking"]["weights"]["n-gram logit"] > 0
+    weights = metrics["stacking"]["weights"]
+    assert dev["n-gram logit"] > dev["network"] and weights["n-gram logit"] > 0 and weights["char n-gram logit"] > 0
     assert 0.0 <= metrics["accuracy_network_alone"] == metrics["stacking"]["test_accuracy_network_alone"] <= 1.0
 
     code = sentiment.main([f"--train={mr_files / 'train.csv'}", "--cv-folds=2", f"--workdir={tmp_path / 'cv'}", *common])
@@ -97,6 +98,7 @@ BAD_INPUTS = {
     "wrong_type": (lambda d: ["--epochs=ten"], ["--epochs expects int", "'ten'"]),
     "unknown_key": (lambda d: ["--epoch=3"], ["Unknown option --epoch"]),
     "train_without_test": (lambda d: ["--train", str(d / "train.csv")], ["--train needs --test"]),
+    "chars_without_stacking": (lambda d: ["--stack-chars"], ["--stack-chars needs --stack-nbsvm"]),
 }
 
 
