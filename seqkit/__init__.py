@@ -27,11 +27,14 @@ _NAMES = {
         "read_conll", "readers", "splits",
     ),
     "seqkit.export": ("export_classifier", "export_language_model", "export_tagger", "next_version_dir"),
-    "seqkit.layers": ("CRF", "AttentionPooling", "CharacterEncoder", "MaskedPooling", "RecurrentStack"),
+    "seqkit.layers": (
+        "CRF", "AttentionDecoder", "AttentionPooling", "BahdanauAttention", "CharacterEncoder", "LuongAttention",
+        "MaskedPooling", "RecurrentStack",
+    ),
     "seqkit.models": (
         "build_classifier", "build_tagger", "class_probabilities", "compile_classifier", "compile_tagger",
         "decode_tags", "stack_ngram_logit", "naive_bayes_weights", "nbsvm_weights", "build_language_model",
-        "compile_language_model",
+        "compile_language_model", "build_seq2seq", "compile_seq2seq",
     ),
     "seqkit.training": (
         "BestModelCheckpoint", "EntityF1", "GenerationSamples", "ResetStates", "TimeBudget", "set_seed",

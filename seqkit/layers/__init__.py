@@ -10,3 +10,5 @@ from seqkit.layers.recurrent_stack import CELLS, RecurrentStack, fused_path_bloc
 from seqkit.layers.ngram_embedding import NgramEmbedding
 from seqkit.layers.char_encoder import CharacterEncoder
 from seqkit.layers.crf import CRF, CRFLoss, bio_constraints
+from seqkit.layers.attention import ATTENTIONS, BahdanauAttention, LuongAttention
+from seqkit.layers.attention_decoder import AttentionDecoder, DecoderBridge
