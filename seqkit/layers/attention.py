@@ -16,6 +16,13 @@ ATTENTIONS = ("bahdanau", "luong_dot", "luong_general", "none")
 class _StepAttention(keras.layers.Layer):
     """Shared logic: masked softmax over the source, and the weighted sum of its states."""
 
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True  # The source mask comes in as `mask=`; outputs have no time axis.
+
+    def compute_mask(self, *args, **kwargs):
+        return None
+
     def keys(self, values):
         """The encoder side of the score for every source step: computed once per source."""
         raise NotImplementedError

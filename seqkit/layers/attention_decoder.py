@@ -231,6 +231,7 @@ class DecoderBridge(keras.layers.Layer):
             raise ValueError(f"`mode` must be one of {INITIAL_STATES}. Received: mode={mode!r}")
         if mode == "backward_first" and not bidirectional:
             raise ValueError("`decoder_initial_state='backward_first'` needs a bidirectional encoder.")
+        self.supports_masking = True  # It reads the source mask itself; its outputs have no time axis.
         self.mode = mode
         self.units = units
         self.num_layers = num_layers
@@ -264,6 +265,9 @@ class DecoderBridge(keras.layers.Layer):
         for projection in self.projections:
             states += [projection(source)] + [zeros] * (self.states_per_layer - 1)
         return states
+
+    def compute_mask(self, values, source_mask=None, mask=None):
+        return None
 
     def compute_output_shape(self, values_shape, source_mask_shape=None):
         return [(values_shape[0], self.units)] * (self.num_layers * self.states_per_layer)
