@@ -26,7 +26,9 @@ _NAMES = {
         "TextPreprocessor", "Vocabulary", "WordTokenizer", "datasets", "get_tokenizer", "make_dataset",
         "read_conll", "readers", "splits",
     ),
-    "seqkit.export": ("export_classifier", "export_language_model", "export_tagger", "next_version_dir"),
+    "seqkit.export": (
+        "export_classifier", "export_language_model", "export_seq2seq", "export_tagger", "next_version_dir",
+    ),
     "seqkit.layers": (
         "CRF", "AttentionDecoder", "AttentionPooling", "BahdanauAttention", "CharacterEncoder", "LuongAttention",
         "MaskedPooling", "RecurrentStack",

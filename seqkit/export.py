@@ -357,6 +357,109 @@ def export_language_model(
     return _write_archive(archive, version_dir, metadata, extra_files)
 
 
+def export_seq2seq(
+    model,
+    source_preprocessor,
+    target_vocabulary,
+    target_level="word",
+    max_length=64,
+    num_beams=4,
+    length_penalty=0.6,
+    export_root="saved_models",
+    name="seq2seq",
+    extra_files=None,
+):
+    """Exports an encoder-decoder that reads raw source strings and writes target strings, atomically.
+
+    The decoding loop (`beam_decode`, or `greedy_decode` for `num_beams=1`) runs
+    inside the graph. Signatures:
+    - `serving_default(text)`: `output`, the decoded string per source (an
+      empty source, with no tokens, gives an empty output);
+    - `attention(text)`: `output`, plus `source_tokens` and `output_tokens`
+      (`(batch, steps)` strings, "" as padding) and `attention`, `(batch,
+      output steps, source steps)` weights.
+
+    Args:
+        model: from `build_seq2seq`.
+        source_preprocessor: the source `TextPreprocessor` used in training.
+        target_vocabulary: the target `Vocabulary`.
+        target_level: `"char"` (tokens joined as they are) or `"word"` (joined by
+            spaces, with no space before `. , ! ? ; : ) %` or after `¿ ¡ (`).
+        max_length: the most target tokens produced, `<eos>` included.
+        num_beams, length_penalty: the beam search (1: greedy).
+        export_root, name, extra_files: as in `export_classifier`.
+
+    Returns:
+        The `Path` of the new version folder.
+    """
+    from seqkit.models.seq2seq import beam_decode, greedy_decode
+
+    if target_level not in ("char", "word"):
+        raise ValueError(f"`target_level` must be 'char' or 'word'. Received: target_level={target_level!r}")
+    if not isinstance(max_length, int) or max_length < 1:
+        raise ValueError(f"`max_length` must be an int >= 1. Received: max_length={max_length!r}")
+    version_dir = next_version_dir(export_root, name)
+    token_table = tf.constant(target_vocabulary.tokens, tf.string)
+    special = len(target_vocabulary.tokens[:4])  # <pad> <unk> <bos> <eos> come first.
+
+    def decode(text):
+        source_ids = source_preprocessor(text)
+        # A source with no tokens gives an empty output: `<eos>` first, no attention.
+        empty = tf.equal(source_preprocessor.tokenizer.tokenize_tensor(text).row_lengths(), 0)
+        if num_beams == 1:
+            tokens, attention = greedy_decode(model, source_ids, max_length, target_vocabulary.bos_id,
+                                              target_vocabulary.eos_id)
+        else:
+            tokens, attention, _ = beam_decode(model, source_ids, max_length, num_beams=num_beams,
+                                               length_penalty=length_penalty, bos_id=target_vocabulary.bos_id,
+                                               eos_id=target_vocabulary.eos_id)
+        first_eos = tf.one_hot(0, max_length, on_value=target_vocabulary.eos_id, off_value=0, dtype=tokens.dtype)
+        tokens = tf.where(empty[:, None], first_eos[None, :], tokens)
+        attention = tf.where(empty[:, None, None], tf.zeros_like(attention), attention)
+        kept = tokens >= special
+        pieces = tf.ragged.boolean_mask(tf.gather(token_table, tokens), kept)
+        output = tf.strings.reduce_join(pieces, axis=1, separator="" if target_level == "char" else " ")
+        if target_level == "word":
+            output = tf.strings.regex_replace(output, r" ([.,!?;:)%])", r"\1")
+            output = tf.strings.regex_replace(output, r"([¿¡(]) ", r"\1")
+        return source_ids, tokens, attention, output
+
+    def serve(text):
+        return {"output": decode(text)[-1]}
+
+    def serve_attention(text):
+        source_ids, tokens, attention, output = decode(text)
+        tokens_read = source_preprocessor.tokenizer.tokenize_tensor(text)  # As written, not as `<unk>`.
+        if source_preprocessor.max_length is not None:
+            tokens_read = tokens_read[:, : source_preprocessor.max_length]
+        source_tokens = tokens_read.to_tensor("", shape=tf.cast(tf.shape(source_ids), tf.int64))
+        return {
+            "output": output,
+            "source_tokens": source_tokens,
+            "output_tokens": tf.where(tokens > 0, tf.gather(token_table, tokens), ""),
+            "attention": attention,
+        }
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.track(source_preprocessor)
+    signature = [tf.TensorSpec(shape=(None,), dtype=tf.string, name="text")]
+    archive.add_endpoint(name="serving_default", fn=serve, input_signature=signature)
+    archive.add_endpoint(name="attention", fn=serve_attention, input_signature=signature)
+    metadata = {
+        "format": "seqkit.seq2seq",
+        "source_tokenizer": source_preprocessor.tokenizer.get_config(),
+        "source_max_length": source_preprocessor.max_length,
+        "source_vocabulary_size": source_preprocessor.vocabulary.size,
+        "target_vocabulary_size": target_vocabulary.size,
+        "target_level": target_level,
+        "max_length": max_length,
+        "num_beams": num_beams,
+        "length_penalty": length_penalty,
+    }
+    return _write_archive(archive, version_dir, metadata, extra_files)
+
+
 def _entity_spans(tokens, tag_ids, mask, prefix_table, type_table, type_names):
     """conlleval-style entity spans of BIO/BIOES tag ids, as padded tensors (graph code)."""
     prefix = tf.where(mask, tf.gather(prefix_table, tag_ids), 0)

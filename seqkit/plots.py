@@ -1,4 +1,4 @@
-"""Figures saved as PNG files: confusion matrices and learning curves."""
+"""Figures saved as PNG files: confusion matrices, learning curves and attention heatmaps."""
 
 import os
 
@@ -38,6 +38,35 @@ def plot_learning_curves(history, path, title="Learning curves"):
         axis.grid(alpha=0.3)
         axis.legend()
     figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(os.fspath(path), dpi=120)
+    plt.close(figure)
+    return path
+
+
+def plot_attention(weights, source_tokens, output_tokens, path, title="Attention"):
+    """Saves an attention heatmap: output tokens down the side, source tokens along the top.
+
+    Args:
+        weights: `(output steps, source steps)` weights (extra rows or columns
+            beyond the token lists, e.g. padding, are cut off).
+        source_tokens, output_tokens: the tokens labelling the axes.
+        path: the PNG file.
+    """
+    source_tokens, output_tokens = [str(t) for t in source_tokens], [str(t) for t in output_tokens]
+    weights = np.asarray(weights, dtype=float)[: len(output_tokens), : len(source_tokens)]
+    figure, axes = plt.subplots(
+        figsize=(max(4.0, 0.35 * len(source_tokens) + 2), max(3.0, 0.35 * len(output_tokens) + 1.5))
+    )
+    image = axes.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+    axes.set_xticks(range(len(source_tokens)), [repr(t)[1:-1] if t.isspace() else t for t in source_tokens],
+                    rotation=90)
+    axes.set_yticks(range(len(output_tokens)), output_tokens)
+    axes.xaxis.tick_top()
+    axes.set_xlabel("source")
+    axes.set_ylabel("output")
+    figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04)
+    axes.set_title(title, pad=24)
     figure.tight_layout()
     figure.savefig(os.fspath(path), dpi=120)
     plt.close(figure)

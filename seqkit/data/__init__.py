@@ -17,7 +17,7 @@ _NAMES = {
     "tokenizers": ("CharTokenizer", "NewsTokenizer", "Tokenizer", "WordTokenizer", "get_tokenizer"),
     "vocabulary": ("SPECIAL_TOKENS", "Vocabulary"),
     "labels": ("LabelEncoder",),
-    "pipeline": ("make_dataset",),
+    "pipeline": ("make_dataset", "make_pair_dataset"),
     "conll": ("read_conll", "write_conll"),
     "word_vectors": ("load_word_vectors",),
     "bucketing": ("BucketedBatches",),

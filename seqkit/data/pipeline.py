@@ -113,3 +113,87 @@ def make_dataset(
     else:
         dataset = dataset.padded_batch(batch_size)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def make_pair_dataset(
+    sources,
+    targets,
+    *,
+    source_preprocessor,
+    target_preprocessor,
+    batch_size=64,
+    shuffle=False,
+    seed=None,
+    bucketing=True,
+    cache=True,
+    bos_id=2,
+    eos_id=3,
+):
+    """Builds a batched `tf.data.Dataset` of `({"source_ids", "target_ids"}, next_ids)` for teacher forcing.
+
+    `target_ids` is `<bos>` then the target's ids (the decoder's input) and
+    `next_ids` is the target's ids then `<eos>` (what it must predict), both
+    padded with 0, which masks them. Batches group sources of similar length.
+
+    Args:
+        sources, targets: aligned lists of strings.
+        source_preprocessor, target_preprocessor: `TextPreprocessor`s.
+        batch_size, shuffle, seed, bucketing, cache: as in `make_dataset`.
+        bos_id, eos_id: the target vocabulary's `<bos>` and `<eos>` ids.
+
+    Examples:
+    >>> from seqkit.data import TextPreprocessor, Vocabulary
+    >>> source = TextPreprocessor("word", Vocabulary.build([["hola"]]))
+    >>> target = TextPreprocessor("word", Vocabulary.build([["hello"]]))
+    >>> inputs, next_ids = next(iter(make_pair_dataset(["hola"], ["hello"], source_preprocessor=source,
+    ...                                               target_preprocessor=target, batch_size=1)))
+    >>> inputs["target_ids"].numpy().tolist(), next_ids.numpy().tolist()
+    ([[2, 4]], [[4, 3]])
+    """
+    for argument, value in (("source_preprocessor", source_preprocessor), ("target_preprocessor", target_preprocessor)):
+        if not isinstance(value, TextPreprocessor):
+            raise ValueError(f"`{argument}` must be a seqkit TextPreprocessor. Received: {type(value).__name__}")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"`batch_size` must be a positive int. Received: batch_size={batch_size!r}")
+    sources, targets = list(sources), list(targets)
+    if len(sources) != len(targets):
+        raise ValueError(
+            f"`sources` and `targets` must have the same length. Received: {len(sources)} sources and "
+            f"{len(targets)} targets"
+        )
+    dataset = tf.data.Dataset.from_tensor_slices((tf.constant(sources, tf.string), tf.constant(targets, tf.string)))
+
+    def to_ids(source, target):
+        source_ids = source_preprocessor.ragged_ids(source)
+        target_ids = tf.cast(target_preprocessor.lookup(target_preprocessor.tokenizer.tokenize_tensor(target)), tf.int32)
+        if target_preprocessor.max_length is not None:
+            target_ids = target_ids[:, : target_preprocessor.max_length]
+        rows = tf.shape(source)[0:1]
+        decoder_input = tf.concat([tf.fill(tf.concat([rows, [1]], 0), bos_id), target_ids], axis=1)
+        next_ids = tf.concat([target_ids, tf.fill(tf.concat([rows, [1]], 0), eos_id)], axis=1)
+        return (source_ids.to_tensor(), tf.cast(source_ids.row_lengths(), tf.int32),
+                decoder_input.to_tensor(), next_ids.to_tensor(), tf.cast(next_ids.row_lengths(), tf.int32))
+
+    def trim(source, source_length, decoder_input, next_ids, target_length):
+        return source[:source_length], decoder_input[:target_length], next_ids[:target_length]
+
+    dataset = dataset.batch(1024).map(to_ids, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
+    dataset = dataset.map(trim, num_parallel_calls=tf.data.AUTOTUNE)
+    if cache:
+        dataset = dataset.cache()
+    if shuffle:
+        dataset = dataset.shuffle(len(sources), seed=seed, reshuffle_each_iteration=True)
+    if bucketing:
+        boundaries = bucket_boundaries(source_preprocessor.max_length)
+        dataset = dataset.bucket_by_sequence_length(
+            element_length_func=lambda source, *rest: tf.shape(source)[0],
+            bucket_boundaries=boundaries,
+            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+            drop_remainder=False,
+        )
+    else:
+        dataset = dataset.padded_batch(batch_size)
+    dataset = dataset.map(lambda source, decoder_input, next_ids: (
+        {"source_ids": source, "target_ids": decoder_input}, next_ids
+    ))
+    return dataset.prefetch(tf.data.AUTOTUNE)
