@@ -102,6 +102,13 @@ def check_config(config):
             raise config_lib.ConfigError(f"--{option.replace('_', '-')} must be >= 1. Received: {getattr(config, option)}")
     if config.length_penalty < 0:
         raise config_lib.ConfigError(f"--length-penalty must be >= 0. Received: {config.length_penalty}")
+    if config.decoder_initial_state == "backward_first" and not config.bidirectional:
+        raise config_lib.ConfigError("--decoder-initial-state=backward_first needs a bidirectional encoder.")
+    if config.attention == "luong_dot" and config.bidirectional:
+        raise config_lib.ConfigError(
+            "--attention=luong_dot needs encoder and decoder states of one width: add --no-bidirectional, "
+            "or use --attention=luong_general."
+        )
 
 
 # === Decoding and scoring ===
