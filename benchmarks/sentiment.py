@@ -34,7 +34,8 @@ SEEDS = tuple(int(s) for s in os.environ.get("SEQKIT_BENCHMARK_SEEDS", "0,1,2").
 
 # The recipe configs benchmarked; recipes/sentiment.py's docstring points here.
 MR_OVERRIDES = [
-    "--dataset=mr", "--cv-folds=10", "--naive-bayes", "--ngram-dim=0", "--stack-nbsvm", "--stack-chars", "--ngram-order=3"
+    "--dataset=mr", "--cv-folds=10", "--naive-bayes", "--ngram-dim=0", "--stack-nbsvm", "--stack-chars",
+    "--stack-ngram-order=3",
 ]
 IMDB_OVERRIDES = ["--dataset=imdb", "--max-length=800", "--epochs=4", "--stack-nbsvm", "--ngram-order=3"]
 

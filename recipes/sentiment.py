@@ -18,7 +18,7 @@ Usage:
     python recipes/sentiment.py --quick                        # ~1 min smoke run on MR
     python recipes/sentiment.py --dataset=mr --cv-folds=10     # the MR benchmark protocol
     python recipes/sentiment.py --dataset=mr --cv-folds=10 --naive-bayes --ngram-dim=0 \
-        --stack-nbsvm --stack-chars --ngram-order=3            # MR's benchmarked config
+        --stack-nbsvm --stack-chars --stack-ngram-order=3      # MR's benchmarked config
     python recipes/sentiment.py --dataset=imdb                 # IMDB train/test
     python recipes/sentiment.py --train=my.csv --test=my_test.csv \\
         --text-column=review --label-column=stars [--dev=my_dev.csv] [--encoding=latin-1]
@@ -86,6 +86,7 @@ class Config:
     stack_nbsvm: bool = False  # After training, stack the network with NBSVM (fit on train, weighed on dev).
     stack_buckets: int = 2000000  # Hash buckets for the stacked NBSVM's longer n-grams (one float each).
     stack_c: float = 0.1  # The stacked NBSVM's SVM regularization C (smaller: stronger).
+    stack_ngram_order: int = 0  # Longest word n-gram of the stacked NBSVM (0: --ngram-order).
     stack_chars: bool = False  # With --stack-nbsvm, also stack NBSVM over character n-grams (a second input).
     stack_char_order: int = 6  # Longest character n-gram of --stack-chars (spaces included).
     ngram_order: int = 2  # Longest n-gram of both n-gram features (2: words and word pairs).
@@ -259,6 +260,7 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True):
     train_seconds = time.time() - start
     stacking, network, inputs = None, model, {"token_ids": preprocessor}
     if config.stack_nbsvm:
+        stack_orders = tuple(range(1, (config.stack_ngram_order or config.ngram_order) + 1))
         nbsvm = functools.partial(ngram_weights, seqkit.nbsvm_weights, config.stack_buckets, C=config.stack_c)
         char_options = {}
         if config.stack_chars:  # Truncated near `max_length` words' worth of characters.
@@ -275,7 +277,7 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True):
                 char_num_buckets=config.stack_buckets,
             )
         model, stacking = seqkit.stack_ngram_logit(
-            model, nbsvm(), ordered_batches(inputs, dev[0], dev_y), orders=ngram_orders,
+            model, nbsvm(orders=stack_orders), ordered_batches(inputs, dev[0], dev_y), orders=stack_orders,
             num_buckets=config.stack_buckets, **char_options,
         )
         print(f"stacked with NBSVM on dev: {stacking}")
@@ -333,6 +335,8 @@ def count_tokens(preprocessor, texts, batch_size=4096):
 def check_config(config):
     if config.ngram_order < 1:
         raise config_lib.ConfigError(f"--ngram-order must be >= 1. Received: {config.ngram_order}")
+    if config.stack_ngram_order < 0:
+        raise config_lib.ConfigError(f"--stack-ngram-order must be >= 0. Received: {config.stack_ngram_order}")
     if config.stack_chars and not config.stack_nbsvm:
         raise config_lib.ConfigError("--stack-chars needs --stack-nbsvm.")
     if not 1 <= config.stack_char_order <= seqkit.layers.ngram_embedding.MAX_ORDER:
