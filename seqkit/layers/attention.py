@@ -44,7 +44,9 @@ class _StepAttention(keras.layers.Layer):
         """
         if keys is None:
             keys = self.keys(values)
-        scores = ops.cast(self.scores(query, keys), "float32")
+        scores = self.scores(query, keys)
+        if scores.dtype in ("float16", "bfloat16"):  # The softmax runs in float32 under mixed precision.
+            scores = ops.cast(scores, "float32")
         if mask is not None:
             scores = ops.where(ops.cast(mask, "bool"), scores, ops.full_like(scores, -1e9))
         weights = ops.softmax(scores, axis=-1)
@@ -72,9 +74,10 @@ class BahdanauAttention(_StepAttention):
         if not isinstance(units, int) or units < 1:
             raise ValueError(f"`units` must be a positive int. Received: units={units!r}")
         self.units = units
-        self.query_projection = keras.layers.Dense(units, use_bias=False, name="query_projection")
-        self.key_projection = keras.layers.Dense(units, name="key_projection")
-        self.score_vector = keras.layers.Dense(1, use_bias=False, name="score_vector")
+        dense = dict(dtype=self.dtype_policy)
+        self.query_projection = keras.layers.Dense(units, use_bias=False, name="query_projection", **dense)
+        self.key_projection = keras.layers.Dense(units, name="key_projection", **dense)
+        self.score_vector = keras.layers.Dense(1, use_bias=False, name="score_vector", **dense)
 
     def build(self, query_shape, values_shape):
         self.query_projection.build(query_shape)
@@ -126,7 +129,9 @@ class LuongAttention(_StepAttention):
                 )
         else:
             # `q . (W h_j)`: W maps encoder states to the query's width, once per source.
-            self.key_projection = keras.layers.Dense(query_shape[-1], use_bias=False, name="key_projection")
+            self.key_projection = keras.layers.Dense(
+                query_shape[-1], use_bias=False, dtype=self.dtype_policy, name="key_projection"
+            )
             self.key_projection.build(values_shape)
         self.built = True
 

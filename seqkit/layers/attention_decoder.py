@@ -91,14 +91,15 @@ class AttentionDecoder(keras.layers.Layer):
                 units,
                 kernel_initializer=get_initializer(kernel_initializer),
                 recurrent_initializer=get_initializer(recurrent_initializer),
+                dtype=self.dtype_policy,
                 name=f"{cell}_cell_{index}",
             )
             for index in range(num_layers)
         ]
-        self.attention_layer = get_attention(attention, attention_units, name="attention")
+        self.attention_layer = get_attention(attention, attention_units, dtype=self.dtype_policy, name="attention")
         self.combine = (
             None if self.attention_layer is None
-            else keras.layers.Dense(units, activation="tanh", use_bias=False, name="attentional")
+            else keras.layers.Dense(units, activation="tanh", use_bias=False, dtype=self.dtype_policy, name="attentional")
         )
 
     @property
@@ -176,8 +177,10 @@ class AttentionDecoder(keras.layers.Layer):
         _, history = ops.scan(body, carry, ops.transpose(inputs, (1, 0, 2)))
         return ops.transpose(history[-2], (1, 0, 2)), ops.transpose(history[-1], (1, 0, 2))
 
-    def compute_mask(self, inputs, values, initial_state=None, source_mask=None, mask=None):
-        return [mask, None]
+    def compute_mask(self, inputs, previous_mask=None, *args, **kwargs):
+        # Keras 3 hands a multi-input layer the first input's mask as `previous_mask`: the
+        # target steps' mask, which the outputs keep (so padded steps add nothing to the loss).
+        return [previous_mask, None]
 
     def compute_output_shape(self, inputs_shape, values_shape, initial_state_shape=None, source_mask_shape=None):
         batch, steps = inputs_shape[0], inputs_shape[1]
@@ -195,6 +198,17 @@ class AttentionDecoder(keras.layers.Layer):
             "kernel_initializer": self.kernel_initializer,
             "recurrent_initializer": self.recurrent_initializer,
         }
+
+
+@keras.saving.register_keras_serializable(package="seqkit")
+class PaddingMask(keras.layers.Layer):
+    """`ids != 0`: the boolean mask of real (non-padding) positions. Serializable, unlike a `Lambda`."""
+
+    def call(self, ids):
+        return ops.not_equal(ids, 0)
+
+    def compute_output_spec(self, ids):
+        return keras.KerasTensor(ids.shape, dtype="bool")
 
 
 @keras.saving.register_keras_serializable(package="seqkit")
@@ -238,7 +252,8 @@ class DecoderBridge(keras.layers.Layer):
         self.states_per_layer = states_per_layer
         self.bidirectional = bool(bidirectional)
         self.projections = [
-            keras.layers.Dense(units, activation="tanh", name=f"initial_state_{index}") for index in range(num_layers)
+            keras.layers.Dense(units, activation="tanh", dtype=self.dtype_policy, name=f"initial_state_{index}")
+            for index in range(num_layers)
         ] if mode != "zeros" else []
 
     def build(self, values_shape, source_mask_shape=None):

@@ -11,7 +11,7 @@ from keras import ops
 
 from seqkit.layers import Embedding, RecurrentStack
 from seqkit.layers.attention import ATTENTIONS
-from seqkit.layers.attention_decoder import DECODER_CELLS, INITIAL_STATES, AttentionDecoder, DecoderBridge
+from seqkit.layers.attention_decoder import DECODER_CELLS, INITIAL_STATES, AttentionDecoder, DecoderBridge, PaddingMask
 from seqkit.optimizers import LazyAdam
 
 
@@ -102,7 +102,7 @@ def build_seq2seq(
     # === Functional Model ===
     source_ids = keras.Input(shape=(None,), dtype="int32", name="source_ids")
     target_ids = keras.Input(shape=(None,), dtype="int32", name="target_ids")
-    source_mask = keras.layers.Lambda(lambda ids: ops.not_equal(ids, 0), name="source_mask")(source_ids)
+    source_mask = PaddingMask(name="source_mask")(source_ids)
     source = source_embedding(source_ids)
     target = target_embedding(target_ids)
     if dropout:
@@ -154,7 +154,8 @@ def encode(model, source_ids):
 
 def decode_step(model, token_ids, carry, values, keys, source_mask):
     """Feeds one `(batch,)` token per row: `(logits, attention_weights, carry)`."""
-    embedded = model.get_layer("target_embedding")(ops.convert_to_tensor(token_ids, "int32"))
+    # The table itself, not the layer: a one-token lookup needs no mask (cells warn about one).
+    embedded = ops.take(model.get_layer("target_embedding").embeddings, ops.convert_to_tensor(token_ids, "int32"), 0)
     output, weights, carry = model.get_layer("decoder").step(embedded, carry, values, keys, source_mask)
     return model.get_layer("logits")(output), weights, carry
 
