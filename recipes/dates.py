@@ -114,31 +114,6 @@ def check_config(config):
 # === Decoding and scoring ===
 
 
-def decode_all(model, preprocessor, vocabulary, sources, config, batch_size=256):
-    """Decodes `sources` in batches: `(outputs, attention)`, the strings and per-example weights."""
-    import tensorflow as tf
-
-    @tf.function(reduce_retracing=True)
-    def decode(ids):
-        if config.num_beams == 1:
-            return seq2seq.greedy_decode(model, ids, config.max_output_length, vocabulary.bos_id, vocabulary.eos_id)
-        tokens, attention, _ = seq2seq.beam_decode(
-            model, ids, config.max_output_length, num_beams=config.num_beams, length_penalty=config.length_penalty,
-            bos_id=vocabulary.bos_id, eos_id=vocabulary.eos_id,
-        )
-        return tokens, attention
-
-    outputs, attentions = [], []
-    for begin in range(0, len(sources), batch_size):
-        tokens, attention = decode(preprocessor(sources[begin : begin + batch_size]))
-        for row, weights in zip(tokens.numpy(), attention.numpy()):
-            ids = [int(i) for i in row]
-            end = ids.index(vocabulary.eos_id) if vocabulary.eos_id in ids else len(ids)
-            outputs.append("".join(vocabulary.decode(ids[:end], skip_special=True)))
-            attentions.append(weights[: end + 1])
-    return outputs, attentions
-
-
 def scores(predictions, references):
     exact = float(np.mean([p == r for p, r in zip(predictions, references)]))
     characters = [sum(a == b for a, b in zip(p, r)) / max(len(r), 1) for p, r in zip(predictions, references)]
@@ -204,7 +179,10 @@ def run(config):
     train_seconds = time.time() - start
 
     start = time.time()
-    predictions, attentions = decode_all(model, source, target_vocabulary, test_x, config)
+    predictions, attentions, _ = seqkit.translation.translate(
+        model, source, target_vocabulary, test_x, level="char", num_beams=config.num_beams,
+        length_penalty=config.length_penalty, max_length=config.max_output_length,
+    )
     decode_seconds = time.time() - start
     test = scores(predictions, test_y)
     print(f"test: exact match {test['exact_match']:.4f}, character accuracy {test['character_accuracy']:.4f} "

@@ -384,7 +384,7 @@ def export_seq2seq(
         source_preprocessor: the source `TextPreprocessor` used in training.
         target_vocabulary: the target `Vocabulary`.
         target_level: `"char"` (tokens joined as they are) or `"word"` (joined by
-            spaces, with no space before `. , ! ? ; : ) %` or after `¿ ¡ (`).
+            spaces, tidied around punctuation as `seqkit.translation.detokenize` does).
         max_length: the most target tokens produced, `<eos>` included.
         num_beams, length_penalty: the beam search (1: greedy).
         export_root, name, extra_files: as in `export_classifier`.
@@ -393,6 +393,7 @@ def export_seq2seq(
         The `Path` of the new version folder.
     """
     from seqkit.models.seq2seq import beam_decode, greedy_decode
+    from seqkit.translation import NO_SPACE_AFTER, NO_SPACE_BEFORE
 
     if target_level not in ("char", "word"):
         raise ValueError(f"`target_level` must be 'char' or 'word'. Received: target_level={target_level!r}")
@@ -420,8 +421,8 @@ def export_seq2seq(
         pieces = tf.ragged.boolean_mask(tf.gather(token_table, tokens), kept)
         output = tf.strings.reduce_join(pieces, axis=1, separator="" if target_level == "char" else " ")
         if target_level == "word":
-            output = tf.strings.regex_replace(output, r" ([.,!?;:)%])", r"\1")
-            output = tf.strings.regex_replace(output, r"([¿¡(]) ", r"\1")
+            output = tf.strings.regex_replace(output, NO_SPACE_BEFORE, r"\1")
+            output = tf.strings.regex_replace(output, NO_SPACE_AFTER, r"\1")
         return source_ids, tokens, attention, output
 
     def serve(text):

@@ -21,6 +21,7 @@ _NAMES = {
     "conll": ("read_conll", "write_conll"),
     "word_vectors": ("load_word_vectors",),
     "bucketing": ("BucketedBatches",),
+    "readers": ("read_pairs",),
     "tag_features": ("TagFeaturizer",),
     "casing": ("CASING_NAMES",),
     "dates": ("DATE_FORMATS", "date_splits", "format_date", "generate_date_pairs"),

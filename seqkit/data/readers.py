@@ -109,6 +109,44 @@ def read_lines(path, encoding="utf-8", skip_empty=True):
     return [line for _, line in iter_lines(path, encoding=encoding, skip_empty=skip_empty)]
 
 
+def read_pairs(path, encoding="utf-8", separator="\t", reverse=False):
+    """Reads parallel sentence pairs, one `source<TAB>target` pair per line (Anki's layout).
+
+    Columns after the second (Anki's newer exports add an attribution) are
+    ignored; empty lines are skipped. A line with fewer than two columns, or an
+    empty side, is a `DataError` naming the file, the line and its text.
+
+    Args:
+        path: the file.
+        encoding: its text encoding.
+        separator: the column separator.
+        reverse: swap the sides (translate the other direction).
+
+    Returns:
+        `(sources, targets)`, two lists of strings.
+
+    Examples:
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "pairs.tsv"
+    >>> _ = path.write_text("Go.\\tVe.\\nHi.\\tHola.\\tCC-BY 2.0\\n")
+    >>> read_pairs(path, reverse=True)
+    (['Ve.', 'Hola.'], ['Go.', 'Hi.'])
+    """
+    sources, targets = [], []
+    for number, line in iter_lines(path, encoding=encoding):
+        columns = line.split(separator)
+        if len(columns) < 2 or not columns[0].strip() or not columns[1].strip():
+            raise DataError(
+                f"{path}, line {number}: expected 'source{separator!r}target' with two non-empty sides. "
+                f"Received: {line[:200]!r}"
+            )
+        sources.append(columns[0].strip())
+        targets.append(columns[1].strip())
+    if not sources:
+        raise DataError(f"{path}: no sentence pairs found.")
+    return (targets, sources) if reverse else (sources, targets)
+
+
 def read_table(path, text_column, label_column=None, encoding="utf-8", separator=None, allow_empty=False):
     """Reads a CSV or TSV file with pandas into `(texts, labels)`.
 

@@ -27,6 +27,31 @@ def holdout_split(*arrays, test_size=0.1, seed=0, stratify=None):
     )
 
 
+def group_split(groups, test_size=0.1, seed=0):
+    """Train and held-out indices such that every item of a group falls on the same side.
+
+    For parallel corpora with several translations of one sentence (Anki has
+    many), group by the source sentence: a plain shuffle would put one
+    translation in training and another in the test set.
+
+    Args:
+        groups: one hashable group key per item (e.g. the source sentence).
+        test_size: the held-out fraction of groups (or a number of groups).
+        seed: the shuffling seed.
+
+    Returns:
+        `(train_indices, test_indices)` arrays.
+
+    Examples:
+    >>> train, test = group_split(["a", "a", "b", "c", "c", "d"], test_size=0.5)
+    >>> sorted(set("aabccd"[i] for i in train) & set("aabccd"[i] for i in test))
+    []
+    """
+    splitter = model_selection.GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
+    groups = np.asarray(groups, dtype=object)
+    return next(splitter.split(np.zeros(len(groups)), groups=groups))
+
+
 def stratified_kfold(labels, n_splits=10, seed=0):
     """`n_splits` folds as `(train_indices, test_indices)`, class proportions kept in each."""
     splitter = model_selection.StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
