@@ -10,6 +10,7 @@ Usage (from the repository root, with SEQKIT_DATA_DIR pointing at the datasets):
 
     python benchmarks/nbsvm_sweep.py mr      # 10-fold CV (folds seeded 0), ~6 min
     python benchmarks/nbsvm_sweep.py imdb    # train/test, ~10 min
+    python benchmarks/nbsvm_sweep.py mr-chars  # MR: word and character NBSVM, alone and weighed together, ~2 min
 """
 
 import sys
@@ -49,7 +50,45 @@ def accuracies(train, test, max_length=None, seed=0):
     return result
 
 
+def word_and_char_accuracies(train, test, seed=0):
+    """MR test accuracy of word (1-2, 1-3) and character (1-6) NBSVM, alone and weighed together on dev.
+
+    As `--stack-nbsvm --stack-chars` fits them (2M buckets, C = 0.1), without the network.
+    """
+    train_x, dev_x, train_y, dev_y = splits.holdout_split(*train, test_size=0.1, seed=seed, stratify=train[1])
+    labels = seqkit.LabelEncoder.fit(train_y)
+    train_y, dev_y, test_y = (np.asarray(labels.encode(y)) for y in (train_y, dev_y, test[1]))
+    margins = {}
+    for name, kind, orders in (("word 1-2", "word", (1, 2)), ("word 1-3", "word", (1, 2, 3)),
+                               ("char 1-6", "char", (1, 2, 3, 4, 5, 6))):
+        tokenizer = seqkit.get_tokenizer({"type": kind, "lowercase": True})
+        vocabulary = seqkit.Vocabulary.build(tokenizer.iter_tokenize(train_x), max_size=30000 if kind == "word" else 1000)
+        preprocessor = seqkit.TextPreprocessor(tokenizer, vocabulary)
+
+        def ids(texts):
+            return [preprocessor(texts[begin : begin + 1024]).numpy() for begin in range(0, len(texts), 1024)]
+
+        weights = nbsvm_weights(ids(train_x), train_y, 2, vocabulary.size, orders=orders, num_buckets=2_000_000, C=0.1)
+        margins[name] = [binary_ngram_matrix(x, vocabulary.size, orders=orders, num_buckets=2_000_000) @ weights
+                         for x in (ids(dev_x), ids(test[0]))]
+    result = {}
+    for combination in (["word 1-2"], ["word 1-3"], ["char 1-6"], ["word 1-2", "char 1-6"], ["word 1-3", "char 1-6"]):
+        dev, held_out = (np.hstack([margins[name][part] for name in combination]) for part in (0, 1))
+        result[" + ".join(combination)] = float(LogisticRegression().fit(dev, dev_y).score(held_out, test_y))
+    return result
+
+
 def main(argv):
+    if argv == ["mr-chars"]:
+        texts, names = seqkit.datasets.load_mr()["all"]
+        runs = []
+        for train_index, test_index in splits.stratified_kfold(names, n_splits=10, seed=0):
+            train = (splits.take(texts, train_index), splits.take(names, train_index))
+            runs.append(word_and_char_accuracies(train, (splits.take(texts, test_index), splits.take(names, test_index))))
+        print("| NBSVM (weighed on dev) | MR 10-fold |\n|---|---|")
+        for key in runs[0]:
+            print(f"| {key} | {100 * np.mean([run[key] for run in runs]):.2f} |")
+        return 0
     if argv not in (["mr"], ["imdb"]):
         print(__doc__)
         return 2

@@ -37,7 +37,7 @@ MR_OVERRIDES = [
     "--dataset=mr", "--cv-folds=10", "--naive-bayes", "--ngram-dim=0", "--stack-nbsvm", "--stack-chars",
     "--stack-ngram-order=3",
 ]
-IMDB_OVERRIDES = ["--dataset=imdb", "--max-length=800", "--epochs=4", "--stack-nbsvm", "--ngram-order=3"]
+IMDB_OVERRIDES = ["--dataset=imdb", "--max-length=800", "--epochs=4", "--stack-nbsvm", "--stack-ngram-order=3"]
 
 
 def load_recipe():
