@@ -194,19 +194,7 @@ def run(config):
         )
 
     model = seq2seq.build_seq2seq(
-        vocabularies[0].size,
-        vocabularies[1].size,
-        embedding_dim=config.embedding_dim,
-        cell=config.cell,
-        units=config.units,
-        encoder_layers=config.encoder_layers,
-        decoder_layers=config.decoder_layers,
-        attention=config.attention,
-        attention_units=config.attention_units,
-        input_feeding=config.input_feeding,
-        decoder_initial_state=config.decoder_initial_state,
-        dropout=config.dropout,
-        name="translate",
+        vocabularies[0].size, vocabularies[1].size, name="translate", **seq2seq.options_from(config)
     )
     seq2seq.compile_seq2seq(model, learning_rate=config.learning_rate, clipnorm=config.clipnorm)
     start = time.time()

@@ -15,6 +15,18 @@ from seqkit.layers.attention_decoder import DECODER_CELLS, INITIAL_STATES, Atten
 from seqkit.optimizers import LazyAdam
 
 
+# The `build_seq2seq` options a recipe config may carry under the same names (see `options_from`).
+BUILD_OPTIONS = (
+    "embedding_dim", "cell", "units", "encoder_layers", "decoder_layers", "bidirectional", "attention",
+    "attention_units", "input_feeding", "decoder_initial_state", "dropout",
+)
+
+
+def options_from(config):
+    """The `build_seq2seq` keyword arguments held by `config` (any object with those attributes)."""
+    return {name: getattr(config, name) for name in BUILD_OPTIONS if hasattr(config, name)}
+
+
 def build_seq2seq(
     source_vocabulary_size,
     target_vocabulary_size,
