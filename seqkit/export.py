@@ -72,11 +72,8 @@ def export_classifier(
     names = tf.constant(label_names or [""], dtype=tf.string)
 
     def serve(text):
-        if isinstance(preprocessor, dict):
-            inputs = {key: layer(text) for key, layer in preprocessor.items()}
-        else:
-            inputs = preprocessor(text)
-        outputs = model(inputs, training=False)
+        inputs = {key: layer(text) for key, layer in preprocessors.items()}
+        outputs = model(inputs if len(inputs) > 1 else inputs["token_ids"], training=False)
         if head == "regression":
             return {"value": tf.reshape(outputs, [-1])}
         if head == "binary":
@@ -393,6 +390,7 @@ def export_seq2seq(
         The `Path` of the new version folder.
     """
     from seqkit.models.seq2seq import beam_decode, greedy_decode
+    from seqkit.data.vocabulary import SPECIAL_TOKENS
     from seqkit.translation import NO_SPACE_AFTER, NO_SPACE_BEFORE
 
     if target_level not in ("char", "word"):
@@ -401,12 +399,14 @@ def export_seq2seq(
         raise ValueError(f"`max_length` must be an int >= 1. Received: max_length={max_length!r}")
     version_dir = next_version_dir(export_root, name)
     token_table = tf.constant(target_vocabulary.tokens, tf.string)
-    special = len(target_vocabulary.tokens[:4])  # <pad> <unk> <bos> <eos> come first.
 
     def decode(text):
         source_ids = source_preprocessor(text)
+        tokens_read = source_preprocessor.tokenizer.tokenize_tensor(text)  # As written, not as `<unk>`.
+        if source_preprocessor.max_length is not None:
+            tokens_read = tokens_read[:, : source_preprocessor.max_length]
         # A source with no tokens gives an empty output: `<eos>` first, no attention.
-        empty = tf.equal(source_preprocessor.tokenizer.tokenize_tensor(text).row_lengths(), 0)
+        empty = tf.equal(tokens_read.row_lengths(), 0)
         if num_beams == 1:
             tokens, attention = greedy_decode(model, source_ids, max_length, target_vocabulary.bos_id,
                                               target_vocabulary.eos_id)
@@ -417,22 +417,19 @@ def export_seq2seq(
         first_eos = tf.one_hot(0, max_length, on_value=target_vocabulary.eos_id, off_value=0, dtype=tokens.dtype)
         tokens = tf.where(empty[:, None], first_eos[None, :], tokens)
         attention = tf.where(empty[:, None, None], tf.zeros_like(attention), attention)
-        kept = tokens >= special
+        kept = tokens >= len(SPECIAL_TOKENS)  # They come first in every vocabulary.
         pieces = tf.ragged.boolean_mask(tf.gather(token_table, tokens), kept)
         output = tf.strings.reduce_join(pieces, axis=1, separator="" if target_level == "char" else " ")
         if target_level == "word":
             output = tf.strings.regex_replace(output, NO_SPACE_BEFORE, r"\1")
             output = tf.strings.regex_replace(output, NO_SPACE_AFTER, r"\1")
-        return source_ids, tokens, attention, output
+        return source_ids, tokens_read, tokens, attention, output
 
     def serve(text):
         return {"output": decode(text)[-1]}
 
     def serve_attention(text):
-        source_ids, tokens, attention, output = decode(text)
-        tokens_read = source_preprocessor.tokenizer.tokenize_tensor(text)  # As written, not as `<unk>`.
-        if source_preprocessor.max_length is not None:
-            tokens_read = tokens_read[:, : source_preprocessor.max_length]
+        source_ids, tokens_read, tokens, attention, output = decode(text)
         source_tokens = tokens_read.to_tensor("", shape=tf.cast(tf.shape(source_ids), tf.int64))
         return {
             "output": output,

@@ -74,8 +74,8 @@ def translate(
     texts = list(texts)
     for begin in range(0, len(texts), batch_size):
         chunk = texts[begin : begin + batch_size]
-        source_ids = source_preprocessor(chunk)
-        lengths = source_preprocessor.ragged_ids(tf.constant(chunk)).row_lengths().numpy()
+        ragged_ids = source_preprocessor.ragged_ids(tf.constant(chunk))
+        source_ids, lengths = ragged_ids.to_tensor(), ragged_ids.row_lengths().numpy()
         empty = source_preprocessor.tokenizer.tokenize_tensor(tf.constant(chunk)).row_lengths().numpy() == 0
         tokens, attention = decode(source_ids)
         for row, weights, length, no_tokens in zip(tokens.numpy(), attention.numpy(), lengths, empty):

@@ -101,18 +101,20 @@ def make_dataset(
     if repeat:
         dataset = dataset.repeat()
 
-    if bucketing:
-        boundaries = bucket_boundaries(preprocessor.max_length)
-        dataset = dataset.bucket_by_sequence_length(
-            element_length_func=lambda ids, *rest: tf.shape(ids)[0],
-            bucket_boundaries=boundaries,
-            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-            padding_values=None,
-            drop_remainder=False,
-        )
-    else:
-        dataset = dataset.padded_batch(batch_size)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return _batch(dataset, batch_size, bucketing, preprocessor.max_length).prefetch(tf.data.AUTOTUNE)
+
+
+def _batch(dataset, batch_size, bucketing, max_length):
+    """Pads examples into batches; with `bucketing`, of similar first-component length."""
+    if not bucketing:
+        return dataset.padded_batch(batch_size)
+    boundaries = bucket_boundaries(max_length)
+    return dataset.bucket_by_sequence_length(
+        element_length_func=lambda ids, *rest: tf.shape(ids)[0],
+        bucket_boundaries=boundaries,
+        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+        drop_remainder=False,
+    )
 
 
 def make_pair_dataset(
@@ -183,16 +185,7 @@ def make_pair_dataset(
         dataset = dataset.cache()
     if shuffle:
         dataset = dataset.shuffle(len(sources), seed=seed, reshuffle_each_iteration=True)
-    if bucketing:
-        boundaries = bucket_boundaries(source_preprocessor.max_length)
-        dataset = dataset.bucket_by_sequence_length(
-            element_length_func=lambda source, *rest: tf.shape(source)[0],
-            bucket_boundaries=boundaries,
-            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-            drop_remainder=False,
-        )
-    else:
-        dataset = dataset.padded_batch(batch_size)
+    dataset = _batch(dataset, batch_size, bucketing, source_preprocessor.max_length)
     dataset = dataset.map(lambda source, decoder_input, next_ids: (
         {"source_ids": source, "target_ids": decoder_input}, next_ids
     ))
