@@ -22,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from baselines import crfsuite_tagger, sentence_features  # noqa: E402
-from sentiment import RESULTS, machine, summarize  # noqa: E402
+from sentiment import RESULTS, machine, summarize, write_section  # noqa: E402
 
 SEEDS = tuple(int(s) for s in os.environ.get("SEQKIT_BENCHMARK_SEEDS", "0,1,2").split(","))
 
@@ -158,10 +158,7 @@ def render_tables():
                 f"`{config['recipe_command']}` |"
             )
     lines += ["", f"Runs of {', '.join(sorted(dates))} on {', '.join(sorted(cpus))}; 2 cores, CPU only."]
-    readme = HERE / "README.md"
-    text = readme.read_text()
-    begin, end = text.index(BEGIN) + len(BEGIN), text.index(END)
-    readme.write_text(text[:begin] + "\n" + "\n".join(lines) + "\n" + text[end:])
+    write_section(BEGIN, END, lines)
 
 
 def main(argv):

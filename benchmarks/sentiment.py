@@ -63,6 +63,7 @@ def machine():
         "cores": os.cpu_count(),
         "tensorflow": tf.__version__,
         "keras": __import__("keras").__version__,
+        "backend": __import__("keras").backend.backend(),
         "date": datetime.date.today().isoformat(),
     }
 
@@ -270,9 +271,16 @@ def render_tables():
     machines = {json.loads(p.read_text()).get("machine", {}).get("cpu") for p in RESULTS.glob("*.json")} - {None}
     if machines:
         lines.append(f"Hardware: {', '.join(sorted(machines))}; 2 cores, CPU only.")
+    write_section(BEGIN, END, lines)
+
+
+def write_section(begin_marker, end_marker, lines):
+    """Replaces what lies between two markers of benchmarks/README.md with `lines` (nothing if absent)."""
     readme = HERE / "README.md"
     text = readme.read_text()
-    begin, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+    if begin_marker not in text or end_marker not in text:
+        return
+    begin, end = text.index(begin_marker) + len(begin_marker), text.index(end_marker)
     readme.write_text(text[:begin] + "\n" + "\n".join(lines) + "\n" + text[end:])
 
 

@@ -9,12 +9,17 @@ graph, so the export loads with plain `tensorflow`, without seqkit:
     model.signatures["serving_default"](text=tf.constant(["A fine film."]))
 
 A SavedModel is a program: load it only from sources you trust.
-This module is TensorFlow-specific.
+This module is TensorFlow-specific. A language model trained on another Keras
+backend (on CPU, JAX trains the recurrent stack faster) is exported
+from a child process on the TensorFlow backend, through a `.keras` copy.
 """
 
 import json
 import os
 import re
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import keras
@@ -261,6 +266,13 @@ def export_language_model(
     from seqkit.models.language_model import token_log_probs
 
     decoding.check_temperature(temperature)
+    if keras.backend.backend() != "tensorflow":
+        options = {
+            "level": level, "strategy": strategy, "max_new_tokens": max_new_tokens, "temperature": temperature,
+            "seed": seed, "top_k": top_k, "top_p": top_p, "export_root": os.path.abspath(export_root), "name": name,
+            "extra_files": extra_files,
+        }
+        return _export_in_tensorflow_process("export_language_model", model, vocabulary, options)
     if strategy == "beam":
         raise ValueError("Exported generation samples; use strategy 'greedy', 'random', 'top_k' or 'top_p'.")
     if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
@@ -488,6 +500,32 @@ def _entity_spans(tokens, tag_ids, mask, prefix_table, type_table, type_names):
         "entity_end": end_positions.to_tensor(-1),
         "num_entities": counts,
     }
+
+
+def _export_in_tensorflow_process(function_name, model, vocabulary, options):
+    """Runs `seqkit.export.<function_name>(model, vocabulary, **options)` in a child process on TensorFlow.
+
+    A SavedModel holds TensorFlow graphs, which a model on the JAX backend cannot
+    trace; its `.keras` copy (backend-neutral) can be loaded on TensorFlow and
+    exported there. Returns the new version folder.
+    """
+    with tempfile.TemporaryDirectory(prefix="seqkit-export-") as folder:
+        folder = Path(folder)
+        model.save(folder / "model.keras")
+        vocabulary.save(folder / "vocabulary.json")
+        (folder / "job.json").write_text(json.dumps({"function": function_name, "options": options}))
+        process = subprocess.run(
+            [sys.executable, "-m", "seqkit._export_job", str(folder)],
+            env={**os.environ, "KERAS_BACKEND": "tensorflow"},
+            capture_output=True,
+            text=True,
+        )
+        if process.returncode != 0:
+            raise RuntimeError(
+                f"Exporting on the TensorFlow backend (from {keras.backend.backend()}) failed with exit code "
+                f"{process.returncode}:\n{process.stderr[-4000:]}"
+            )
+        return Path(json.loads((folder / "result.json").read_text())["path"])
 
 
 def _write_archive(archive, version_dir, metadata, extra_files):

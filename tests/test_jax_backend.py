@@ -90,3 +90,37 @@ def test_binary_ngram_sum_matches_across_backends():
     expected = binary_ngram_matrix([inputs], 10, orders=(1, 2, 3), num_buckets=7) @ np.arange(1, 18, dtype="float32")
     assert report["backend"] == "jax"
     np.testing.assert_allclose(np.ravel(report["output"]), expected, rtol=1e-6)
+
+
+EXPORT_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import keras
+    import seqkit
+    from seqkit.models import language_model
+
+    keras.utils.set_random_seed(0)
+    vocabulary = seqkit.Vocabulary.build([list("abcdefgh")])
+    model = language_model.build_language_model(vocabulary.size, embedding_dim=4, units=8, num_layers=2)
+    path = seqkit.export_language_model(model, vocabulary, strategy="greedy", max_new_tokens=6,
+                                        export_root=sys.argv[1], name="from_jax")
+    expected = language_model.generate(model, vocabulary, ["ab", ""], max_new_tokens=6, strategy="greedy")
+    print(json.dumps({"backend": keras.backend.backend(), "path": str(path), "expected": expected}))
+    """
+)
+
+
+def test_a_model_on_jax_exports_through_a_tensorflow_process(tmp_path):
+    import tensorflow as tf
+
+    environment = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(REPO)}
+    result = subprocess.run(
+        [sys.executable, "-c", EXPORT_SCRIPT, str(tmp_path)], capture_output=True, text=True, env=environment,
+        cwd=REPO, timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["backend"] == "jax"
+    assert report["path"] == str(tmp_path / "from_jax" / "1")
+    served = tf.saved_model.load(report["path"]).signatures["serving_default"](prompts=tf.constant(["ab", ""]))
+    assert [text.decode() for text in served["text"].numpy()] == report["expected"]
