@@ -142,11 +142,16 @@ class CRF(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
+    @property
+    def _score_dtype(self):
+        # Scores stay float32 under mixed precision: the forward algorithm's sums need the range.
+        return "float32" if self.compute_dtype in ("float16", "bfloat16") else self.compute_dtype
+
     def _scores(self):
-        """Transition, start and end scores in float32, with forbidden moves penalised."""
+        """Transition, start and end scores in `_score_dtype`, with forbidden moves penalised."""
 
         def constrained(variable, allowed):
-            scores = ops.cast(variable, "float32")
+            scores = ops.cast(variable, self._score_dtype)
             if allowed is None:
                 return scores
             return ops.where(ops.convert_to_tensor(np.asarray(allowed)), scores, scores + FORBIDDEN)
@@ -160,7 +165,7 @@ class CRF(keras.layers.Layer):
     def _prepare(self, emissions, mask):
         if not self.built:
             self.build(ops.shape(emissions))
-        emissions = ops.cast(emissions, "float32")
+        emissions = ops.cast(emissions, self._score_dtype)
         if mask is None:
             mask = ops.ones(ops.shape(emissions)[:2], dtype="bool")
         mask = ops.cast(mask, "bool")
@@ -175,7 +180,7 @@ class CRF(keras.layers.Layer):
         tags = ops.where(mask, ops.clip(tags, 0, self.num_tags - 1), 0)
         transitions, start, end = self._scores()
         batch_size = ops.shape(emissions)[1]
-        one_hot_dtype = "float32"
+        one_hot_dtype = self._score_dtype
 
         def step(carry, inputs):
             alpha, gold, previous, seen = carry
@@ -198,8 +203,8 @@ class CRF(keras.layers.Layer):
             return carry, carry
 
         init = (
-            ops.zeros((batch_size, self.num_tags), "float32"),
-            ops.zeros((batch_size,), "float32"),
+            ops.zeros((batch_size, self.num_tags), self._score_dtype),
+            ops.zeros((batch_size,), self._score_dtype),
             ops.zeros((batch_size,), "int32"),
             ops.zeros((batch_size,), "bool"),
         )
@@ -230,7 +235,7 @@ class CRF(keras.layers.Layer):
             return carry, carry
 
         init = (
-            ops.zeros((batch_size, self.num_tags), "float32"),
+            ops.zeros((batch_size, self.num_tags), self._score_dtype),
             identity,
             ops.zeros((batch_size,), "bool"),
         )
@@ -266,9 +271,9 @@ def _pack(emissions, tags, mask):
     # `ops.scan` on TensorFlow fails on several scanned tensors of unknown length
     # (Keras 3.15 asserts on a None static length), so the per-step inputs travel
     # as one float tensor: emissions, then the tag id, then the mask.
-    tags = ops.zeros_like(mask, dtype="float32") if tags is None else ops.cast(tags, "float32")
+    tags = ops.zeros_like(mask, dtype=emissions.dtype) if tags is None else ops.cast(tags, emissions.dtype)
     return ops.concatenate(
-        [emissions, ops.expand_dims(tags, -1), ops.expand_dims(ops.cast(mask, "float32"), -1)], axis=-1
+        [emissions, ops.expand_dims(tags, -1), ops.expand_dims(ops.cast(mask, emissions.dtype), -1)], axis=-1
     )
 
 
