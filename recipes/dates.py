@@ -36,7 +36,7 @@ import seqkit
 from seqkit import config as config_lib
 from seqkit.data import dates
 from seqkit.layers.attention import ATTENTIONS
-from seqkit.layers.attention_decoder import INITIAL_STATES
+from seqkit.layers.attention_decoder import DECODER_CELLS, INITIAL_STATES
 from seqkit.models import seq2seq
 from seqkit.plots import plot_attention, plot_learning_curves
 
@@ -49,7 +49,7 @@ class Config:
     num_test: int = 2000  # Generated test pairs (strings never seen in training).
     # --- Model ---
     embedding_dim: int = 32  # Character embedding width (source and target).
-    cell: str = "lstm"  # "lstm" or "gru", encoder and decoder.
+    cell: str = "lstm"  # "lstm", "gru" or "peephole", encoder and decoder.
     units: int = 64  # Units per layer and direction.
     encoder_layers: int = 1  # Stacked encoder layers.
     decoder_layers: int = 1  # Stacked decoder layers.
@@ -94,7 +94,7 @@ def quick_config(config):
 def check_config(config):
     config_lib.check_choices(
         config,
-        {"cell": ("lstm", "gru"), "attention": ATTENTIONS, "decoder_initial_state": INITIAL_STATES},
+        {"cell": DECODER_CELLS, "attention": ATTENTIONS, "decoder_initial_state": INITIAL_STATES},
     )
     for option in ("num_train", "num_dev", "num_test", "units", "embedding_dim", "batch_size", "epochs",
                    "num_beams", "max_output_length"):
@@ -164,6 +164,9 @@ def run(config):
         verbose=2,
     )
     train_seconds = time.time() - start
+    epochs_run = len(history.history["loss"])
+    # Target characters the model was trained on (each ISO date plus its <eos>), per second.
+    tokens_per_second = sum(len(date) + 1 for date in train_y) * epochs_run / train_seconds
 
     start = time.time()
     predictions, attentions, _ = seqkit.translation.translate(
@@ -173,7 +176,8 @@ def run(config):
     decode_seconds = time.time() - start
     test = scores(predictions, test_y)
     print(f"test: exact match {test['exact_match']:.4f}, character accuracy {test['character_accuracy']:.4f} "
-          f"({config.num_beams} beams; {len(test_x) / decode_seconds:.0f} dates/s)")
+          f"({config.num_beams} beams; {len(test_x) / decode_seconds:.0f} dates/s; "
+          f"training {tokens_per_second:,.0f} target characters/s)")
     mistakes = [(s, p, r) for s, p, r in zip(test_x, predictions, test_y) if p != r]
     for source_text, predicted, reference in mistakes[:5]:
         print(f"  {source_text!r}: {predicted!r} (expected {reference!r})")
@@ -193,8 +197,9 @@ def run(config):
         "num_train": len(train_x),
         "num_dev": len(dev_x),
         "num_test": len(test_x),
-        "epochs_run": len(history.history["loss"]),
+        "epochs_run": epochs_run,
         "train_seconds": round(train_seconds, 1),
+        "train_target_tokens_per_second": round(tokens_per_second, 1),
         "test_dates_per_second": round(len(test_x) / decode_seconds, 1),
         "examples": [{"source": s, "output": p, "reference": r} for s, p, r in zip(test_x[:10], predictions, test_y)],
         "mistakes": [{"source": s, "output": p, "reference": r} for s, p, r in mistakes[:20]],

@@ -76,7 +76,7 @@ class Config:
     max_word_length: int = 20  # Characters kept per word.
     casing_dim: int = 8  # Casing-feature embedding width (0: off).
     # --- Model ---
-    cell: str = "lstm"  # "lstm", "gru" or "simple".
+    cell: str = "lstm"  # "lstm", "gru", "simple" or "peephole" (LSTM with peephole connections).
     units: int = 100  # Units per recurrent layer and direction.
     num_layers: int = 1  # Stacked recurrent layers.
     bidirectional: bool = True  # Read the sentence in both directions.

@@ -69,7 +69,7 @@ class Config:
     max_length: int | None = None  # Truncate texts to this many tokens (None: keep all).
     # --- Model ---
     embedding_dim: int = 128  # Token embedding width.
-    cell: str = "lstm"  # "lstm", "gru" or "simple".
+    cell: str = "lstm"  # "lstm", "gru", "simple" or "peephole" (LSTM with peephole connections).
     units: int = 64  # Units per recurrent layer and direction.
     num_layers: int = 1  # Stacked recurrent layers.
     bidirectional: bool = True  # Read the text in both directions.

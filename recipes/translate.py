@@ -37,7 +37,7 @@ import seqkit
 from seqkit import config as config_lib
 from seqkit.data import readers, splits
 from seqkit.layers.attention import ATTENTIONS
-from seqkit.layers.attention_decoder import INITIAL_STATES
+from seqkit.layers.attention_decoder import DECODER_CELLS, INITIAL_STATES
 from seqkit.models import seq2seq
 from seqkit.plots import plot_attention, plot_learning_curves
 
@@ -62,7 +62,7 @@ class Config:
     max_length: int = 40  # Truncate sources and training targets to this many words.
     # --- Model ---
     embedding_dim: int = 128  # Word embedding width (source and target).
-    cell: str = "lstm"  # "lstm" or "gru", encoder and decoder.
+    cell: str = "lstm"  # "lstm", "gru" or "peephole", encoder and decoder.
     units: int = 192  # Units per layer and direction.
     encoder_layers: int = 1  # Stacked encoder layers.
     decoder_layers: int = 1  # Stacked decoder layers.
@@ -109,7 +109,7 @@ def quick_config(config):
 
 def check_config(config):
     config_lib.check_choices(
-        config, {"cell": ("lstm", "gru"), "attention": ATTENTIONS, "decoder_initial_state": INITIAL_STATES}
+        config, {"cell": DECODER_CELLS, "attention": ATTENTIONS, "decoder_initial_state": INITIAL_STATES}
     )
     for option in ("units", "embedding_dim", "batch_size", "epochs", "num_beams", "max_output_length", "max_length"):
         if getattr(config, option) < 1:
@@ -214,14 +214,34 @@ def run(config):
             length_penalty=config.length_penalty, max_length=config.max_output_length,
         )
 
+    # Target tokens the model was trained on (each target plus its <eos>, as truncated), per second.
+    target_tokens = sum(min(len(tokens), config.max_length) + 1 for tokens in target_tokenizer(train_y))
+    epochs_run = len(history.history["loss"])
+    tokens_per_second = target_tokens * epochs_run / train_seconds
+
+    references = [text.lower() for text in test_y] if config.lowercase_target else test_y
     start = time.time()
     hypotheses, _, _ = translate(test_x)
     decode_seconds = time.time() - start
-    references = [text.lower() for text in test_y] if config.lowercase_target else test_y
     bleu = sacrebleu.corpus_bleu(hypotheses, [references])
     chrf = sacrebleu.corpus_chrf(hypotheses, [references])
     print(f"test: BLEU {bleu.score:.2f}, chrF {chrf.score:.2f} on {len(test_x)} pairs ({config.num_beams} beams; "
-          f"{len(test_x) / decode_seconds:.0f} sentences/s)\n  {bleu}")
+          f"{len(test_x) / decode_seconds:.0f} sentences/s; training {tokens_per_second:,.0f} target tokens/s)"
+          f"\n  {bleu}")
+    greedy = {}
+    if config.num_beams > 1:
+        start = time.time()
+        greedy_hypotheses, _, _ = seqkit.translation.translate(
+            model, source, vocabularies[1], test_x, level="word", num_beams=1, max_length=config.max_output_length
+        )
+        greedy_seconds = time.time() - start
+        greedy = {
+            "greedy_bleu": sacrebleu.corpus_bleu(greedy_hypotheses, [references]).score,
+            "greedy_chrf": sacrebleu.corpus_chrf(greedy_hypotheses, [references]).score,
+            "greedy_sentences_per_second": round(len(test_x) / greedy_seconds, 1),
+        }
+        print(f"greedy: BLEU {greedy['greedy_bleu']:.2f}, chrF {greedy['greedy_chrf']:.2f} "
+              f"({greedy['greedy_sentences_per_second']:.0f} sentences/s)")
 
     workdir.mkdir(parents=True, exist_ok=True)
     plot_learning_curves(history.history, workdir / "learning_curve.png")
@@ -243,9 +263,11 @@ def run(config):
         "num_dev": len(dev_x),
         "num_test": len(test_x),
         "test_sources_seen_in_training": leaked,
-        "epochs_run": len(history.history["loss"]),
+        "epochs_run": epochs_run,
         "train_seconds": round(train_seconds, 1),
+        "train_target_tokens_per_second": round(tokens_per_second, 1),
         "test_sentences_per_second": round(len(test_x) / decode_seconds, 1),
+        **greedy,
         "samples": [{"source": s, "output": o} for s, o in zip(samples, outputs)],
         "examples": [{"source": s, "output": h, "reference": r}
                      for s, h, r in zip(test_x[:20], hypotheses, references)],

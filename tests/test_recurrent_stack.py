@@ -4,10 +4,10 @@ import keras
 import numpy as np
 import pytest
 
-from seqkit.layers import RecurrentStack, fused_path_blockers, get_initializer
+from seqkit.layers import CELLS, PRESETS, RecurrentStack, fused_path_blockers, get_initializer, stack_preset
 from seqkit.testing import run_layer_test
 
-COMBINATIONS = list(itertools.product(("simple", "lstm", "gru"), (False, True), (1, 2)))
+COMBINATIONS = list(itertools.product(CELLS, (False, True), (1, 2)))
 
 
 def constant(value):
@@ -43,11 +43,11 @@ def test_padding_changes_nothing(cell, bidirectional, num_layers):
         np.testing.assert_allclose(actual, expected, atol=1e-5)
 
 
-@pytest.mark.parametrize("cell,bidirectional", list(itertools.product(("simple", "lstm", "gru"), (False, True))))
+@pytest.mark.parametrize("cell,bidirectional", list(itertools.product(CELLS, (False, True))))
 def test_return_state(cell, bidirectional):
     stack = RecurrentStack(cell, units=[6, 4], bidirectional=bidirectional, return_sequences=False, return_state=True)
     outputs = stack(np.ones((2, 5, 3), "float32"))
-    per_direction = 2 if cell == "lstm" else 1
+    per_direction = 2 if cell in ("lstm", "peephole") else 1
     assert len(outputs) == 1 + per_direction * (2 if bidirectional else 1)
     assert tuple(outputs[0].shape) == (2, 8 if bidirectional else 4)
     assert all(tuple(state.shape) == (2, 4) for state in outputs[1:])
@@ -95,6 +95,70 @@ def test_lstm_known_values():
         h = o * np.tanh(c)
         expected.append(h)
     np.testing.assert_allclose(output, expected, rtol=1e-5)
+
+
+def test_peephole_known_values():
+    # Gers & Schmidhuber 2000: the input and forget gates see c_{t-1}, the output gate sees c_t.
+    stack = RecurrentStack("peephole", units=1, kernel_initializer=constant(0.5), recurrent_initializer=constant(0.5))
+    stack.build((1, 2, 1))
+    cell = stack.recurrent_layers[0].cell
+    for weight, value in zip(cell.peephole_weights, (0.3, -0.2, 0.7)):
+        weight.assign(np.full((1,), value, "float32"))
+    inputs = [1.0, -2.0]
+    output = keras.ops.convert_to_numpy(stack(np.array([[[x] for x in inputs]], "float32"))).ravel()
+    h = c = 0.0
+    expected = []
+    for x in inputs:
+        z = 0.5 * x + 0.5 * h
+        i, f = sigmoid(z + 0.3 * c), sigmoid(z + 1.0 - 0.2 * c)  # Keras' unit forget bias is 1.
+        c = f * c + i * np.tanh(z)
+        h = sigmoid(z + 0.7 * c) * np.tanh(c)
+        expected.append(h)
+    np.testing.assert_allclose(output, expected, rtol=1e-5)
+    # With zero peepholes it is exactly Keras' LSTM.
+    lstm = RecurrentStack("lstm", units=3)
+    peephole = RecurrentStack("peephole", units=3)
+    sequence = np.random.default_rng(0).normal(size=(2, 4, 5)).astype("float32")
+    lstm(sequence), peephole(sequence)
+    peephole_cell = peephole.recurrent_layers[0].cell
+    for source, target in zip(lstm.recurrent_layers[0].cell.weights, peephole_cell.weights):
+        target.assign(source)
+    for weight in peephole_cell.peephole_weights:
+        weight.assign(np.zeros((3,), "float32"))
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(peephole(sequence)), keras.ops.convert_to_numpy(lstm(sequence)), atol=1e-6
+    )
+
+
+def test_peephole_step_matches_call():
+    stack = RecurrentStack("peephole", units=4, num_layers=2)
+    sequence = np.random.default_rng(0).normal(size=(2, 3, 5)).astype("float32")
+    states = stack.initial_states(2)
+    assert len(states) == 4
+    for t in range(3):
+        output, states = stack.step(sequence[:, t], states)
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(output), keras.ops.convert_to_numpy(stack(sequence)[:, -1]), atol=1e-5
+    )
+
+
+def test_presets():
+    assert set(PRESETS) >= {"irnn", "uniform_lstm"}
+    irnn = RecurrentStack(units=5, **stack_preset("irnn"))
+    irnn(np.ones((1, 3, 4), "float32"))
+    cell = irnn.recurrent_layers[0].cell
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(cell.recurrent_kernel), np.eye(5))
+    assert cell.activation.__name__ == "relu"
+    assert np.abs(keras.ops.convert_to_numpy(cell.kernel)).max() < 0.01  # N(0, 0.001) input weights.
+    restored = RecurrentStack.from_config(irnn.get_config())
+    assert restored.activation == "relu" and restored.recurrent_initializer == "identity"
+    uniform = RecurrentStack(units=16, **stack_preset("uniform_lstm", num_layers=2))
+    uniform(np.ones((1, 2, 8), "float32"))
+    assert uniform.num_layers == 2
+    kernel = keras.ops.convert_to_numpy(uniform.recurrent_layers[1].cell.recurrent_kernel)
+    assert 0.07 < np.abs(kernel).max() <= 0.08
+    with pytest.raises(ValueError, match="irnn"):
+        stack_preset("irnm")
 
 
 def test_gru_known_values():

@@ -6,7 +6,10 @@
 from seqkit.layers.embedding import Embedding
 
 from seqkit.layers.pooling import POOLINGS, AttentionPooling, MaskedPooling
-from seqkit.layers.recurrent_stack import CELLS, RecurrentStack, fused_path_blockers, get_initializer
+from seqkit.layers.peephole import PeepholeLSTMCell
+from seqkit.layers.recurrent_stack import (
+    CELLS, PRESETS, RecurrentStack, fused_path_blockers, get_initializer, stack_preset,
+)
 from seqkit.layers.ngram_embedding import NgramEmbedding
 from seqkit.layers.char_encoder import CharacterEncoder
 from seqkit.layers.crf import CRF, CRFLoss, bio_constraints

@@ -9,9 +9,11 @@ import keras
 from keras import ops
 
 from seqkit.layers.attention import ATTENTIONS, get_attention
-from seqkit.layers.recurrent_stack import get_initializer
+from seqkit.layers.peephole import PeepholeLSTMCell
+from seqkit.layers.recurrent_stack import TWO_STATE_CELLS, get_initializer
 
-DECODER_CELLS = ("lstm", "gru")
+DECODER_CELLS = ("lstm", "gru", "peephole")
+_CELL_CLASSES = {"lstm": keras.layers.LSTMCell, "gru": keras.layers.GRUCell, "peephole": PeepholeLSTMCell}
 INITIAL_STATES = ("zeros", "final", "backward_first")
 
 
@@ -27,7 +29,7 @@ class AttentionDecoder(keras.layers.Layer):
     With `input_feeding` (Luong et al. 2015), `h~_{t-1}` joins the RNN's input.
 
     Args:
-        cell: `"lstm"` or `"gru"`.
+        cell: `"lstm"`, `"gru"` or `"peephole"`.
         units: units of every decoder layer (and of `h~`).
         num_layers: stacked decoder layers.
         attention: one of `ATTENTIONS`.
@@ -85,7 +87,7 @@ class AttentionDecoder(keras.layers.Layer):
         self.recurrent_initializer = recurrent_initializer
         self.supports_masking = True
 
-        cell_class = keras.layers.LSTMCell if cell == "lstm" else keras.layers.GRUCell
+        cell_class = _CELL_CLASSES[cell]
         self.cells = [
             cell_class(
                 units,
@@ -103,8 +105,13 @@ class AttentionDecoder(keras.layers.Layer):
         )
 
     @property
+    def _weights_dtype(self):
+        # Attention weights stay float32 under mixed precision (their softmax runs in float32).
+        return "float32" if self.compute_dtype in ("float16", "bfloat16") else self.compute_dtype
+
+    @property
     def states_per_layer(self):
-        return 2 if self.cell == "lstm" else 1
+        return 2 if self.cell in TWO_STATE_CELLS else 1
 
     def build(self, inputs_shape, values_shape):
         batch, value_dim = inputs_shape[0], values_shape[-1]
@@ -125,13 +132,13 @@ class AttentionDecoder(keras.layers.Layer):
         """The loop's carry: every layer's states, then `h~` (zeros: nothing attended yet)."""
         expected = self.states_per_layer * self.num_layers
         if initial_state is None:
-            initial_state = [ops.zeros((batch_size, self.units))] * expected
+            initial_state = [ops.zeros((batch_size, self.units), dtype=self.compute_dtype)] * expected
         if len(initial_state) != expected:
             raise ValueError(
                 f"`initial_state` must hold {expected} tensors ({self.states_per_layer} per layer, "
                 f"{self.num_layers} layers). Received: {len(initial_state)}"
             )
-        return tuple(initial_state) + (ops.zeros((batch_size, self.units)),)
+        return tuple(initial_state) + (ops.zeros((batch_size, self.units), dtype=self.compute_dtype),)
 
     def keys(self, values):
         """The attention's encoder-side projection, computed once per source."""
@@ -154,7 +161,7 @@ class AttentionDecoder(keras.layers.Layer):
             new_states += list(layer_states) if isinstance(layer_states, (list, tuple)) else [layer_states]
         if self.attention_layer is None:
             attentional = outputs
-            weights = ops.zeros(ops.shape(values)[:2])
+            weights = ops.zeros(ops.shape(values)[:2], dtype=self._weights_dtype)
         else:
             if self.attention != "bahdanau":
                 context, weights = self.attention_layer(outputs, values, keys=keys, mask=source_mask)
@@ -166,12 +173,15 @@ class AttentionDecoder(keras.layers.Layer):
     def call(self, inputs, values, initial_state=None, source_mask=None, mask=None):
         # The weights ride in the carry, and every step returns its whole carry: TensorFlow's
         # `ops.scan` (Keras 3.15) shapes its per-step outputs after the carry.
-        carry = self.initial_carry(ops.shape(inputs)[0], initial_state) + (ops.zeros(ops.shape(values)[:2]),)
+        weights_dtype = self._weights_dtype
+        carry = self.initial_carry(ops.shape(inputs)[0], initial_state) + (
+            ops.zeros(ops.shape(values)[:2], dtype=weights_dtype),
+        )
         keys = self.keys(values)
 
         def body(carry, step_inputs):
             output, weights, carry = self.step(step_inputs, carry[:-1], values, keys, source_mask)
-            carry = carry + (ops.cast(weights, "float32"),)
+            carry = carry + (ops.cast(weights, weights_dtype),)
             return carry, carry
 
         _, history = ops.scan(body, carry, ops.transpose(inputs, (1, 0, 2)))

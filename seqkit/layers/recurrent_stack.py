@@ -4,10 +4,54 @@ import warnings
 
 import keras
 
-CELLS = ("simple", "lstm", "gru")
+from seqkit.layers.peephole import PeepholeLSTMCell
+
+CELLS = ("simple", "lstm", "gru", "peephole")
 MERGE_MODES = ("concat", "sum", "mul", "ave")
 ACTIVATIONS = ("tanh", "relu")
-_LAYERS = {"simple": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
+# Cells whose state is `[h, c]`.
+TWO_STATE_CELLS = ("lstm", "peephole")
+
+
+def _peephole_layer(units, return_sequences=False, return_state=False, stateful=False, name=None, **cell_kwargs):
+    return keras.layers.RNN(
+        PeepholeLSTMCell(units, **cell_kwargs),
+        return_sequences=return_sequences,
+        return_state=return_state,
+        stateful=stateful,
+        name=name,
+    )
+
+
+_LAYERS = {"simple": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "peephole": _peephole_layer}
+
+# Named configurations of the stack's cell, activation and initializers, for
+# `RecurrentStack(**PRESETS[name])` or any builder's `**stack_preset(name)`.
+PRESETS = {
+    # IRNN (Le, Jaitly & Hinton 2015): ReLU units, identity recurrent weights, small input weights.
+    "irnn": {
+        "cell": "simple",
+        "activation": "relu",
+        "recurrent_initializer": "identity",
+        "kernel_initializer": {"class_name": "RandomNormal", "config": {"mean": 0.0, "stddev": 0.001}},
+    },
+    # Sutskever, Vinyals & Le 2014: an LSTM with every weight drawn from U(-0.08, 0.08).
+    "uniform_lstm": {"cell": "lstm", "kernel_initializer": "uniform:0.08", "recurrent_initializer": "uniform:0.08"},
+}
+
+
+def stack_preset(name, **overrides):
+    """The keyword arguments of a named stack configuration (`PRESETS`), with `overrides` applied.
+
+    Examples:
+    >>> stack_preset("irnn")["recurrent_initializer"]
+    'identity'
+    >>> RecurrentStack(units=8, **stack_preset("irnn")).activation
+    'relu'
+    """
+    if name not in PRESETS:
+        raise ValueError(f"Unknown stack preset. Expected one of {sorted(PRESETS)}. Received: {name!r}")
+    return {**PRESETS[name], **overrides}
 
 
 def get_initializer(identifier):
@@ -46,8 +90,8 @@ def fused_path_blockers(cell, activation="tanh", recurrent_dropout=0.0):
     on the right). `SimpleRNN` has no fused kernel.
     """
     reasons = []
-    if cell == "simple":
-        reasons.append("cell='simple' has no cuDNN kernel")
+    if cell in ("simple", "peephole"):
+        reasons.append(f"cell={cell!r} has no cuDNN kernel")
     if activation != "tanh":
         reasons.append(f"activation={activation!r} (cuDNN needs 'tanh')")
     if recurrent_dropout:
@@ -65,7 +109,8 @@ class RecurrentStack(keras.layers.Layer):
     when a GPU is present; see `fused_path_blockers`).
 
     Args:
-        cell: `"simple"`, `"lstm"` or `"gru"`.
+        cell: `"simple"`, `"lstm"`, `"gru"` or `"peephole"` (an LSTM whose gates
+            also read the cell state, `PeepholeLSTMCell`).
         units: units per layer: an int for every layer, or a list with one int per layer.
         num_layers: the number of stacked layers (ignored when `units` is a list).
         bidirectional: run each layer in both directions.
@@ -207,7 +252,7 @@ class RecurrentStack(keras.layers.Layer):
         self._check_steppable()
         states = []
         for layer_units in self.units:
-            per_layer = 2 if self.cell == "lstm" else 1
+            per_layer = 2 if self.cell in TWO_STATE_CELLS else 1
             states += [keras.ops.zeros((batch_size, layer_units))] * per_layer
         return states
 
@@ -237,7 +282,7 @@ class RecurrentStack(keras.layers.Layer):
         True
         """
         self._check_steppable()
-        per_layer = 2 if self.cell == "lstm" else 1
+        per_layer = 2 if self.cell in TWO_STATE_CELLS else 1
         if len(states) != per_layer * self.num_layers:
             raise ValueError(
                 f"Expected {per_layer * self.num_layers} state tensors ({per_layer} per layer, "
@@ -274,7 +319,7 @@ class RecurrentStack(keras.layers.Layer):
 
     @property
     def num_states(self):
-        per_direction = 2 if self.cell == "lstm" else 1
+        per_direction = 2 if self.cell in TWO_STATE_CELLS else 1
         return per_direction * (2 if self.bidirectional else 1)
 
     def compute_output_shape(self, input_shape):

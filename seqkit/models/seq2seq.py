@@ -12,6 +12,7 @@ from keras import ops
 from seqkit.layers import Embedding, RecurrentStack
 from seqkit.layers.attention import ATTENTIONS
 from seqkit.layers.attention_decoder import DECODER_CELLS, INITIAL_STATES, AttentionDecoder, DecoderBridge, PaddingMask
+from seqkit.layers.recurrent_stack import TWO_STATE_CELLS
 from seqkit.optimizers import LazyAdam
 
 
@@ -51,7 +52,7 @@ def build_seq2seq(
         source_vocabulary_size, target_vocabulary_size: the two vocabularies' sizes
             (id 0 is padding in both and is masked).
         embedding_dim: the width of both embeddings.
-        cell: `"lstm"` or `"gru"`, for the encoder and the decoder.
+        cell: `"lstm"`, `"gru"` or `"peephole"`, for the encoder and the decoder.
         units: units per layer and direction.
         encoder_layers, decoder_layers: stacked layers of each side.
         bidirectional: a bidirectional encoder; its state at each step
@@ -101,7 +102,7 @@ def build_seq2seq(
         kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer, name="encoder",
     )
     bridge = DecoderBridge(
-        decoder_initial_state, units=units, num_layers=decoder_layers, states_per_layer=2 if cell == "lstm" else 1,
+        decoder_initial_state, units=units, num_layers=decoder_layers, states_per_layer=2 if cell in TWO_STATE_CELLS else 1,
         bidirectional=bidirectional, name="bridge",
     )
     decoder = AttentionDecoder(
