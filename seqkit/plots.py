@@ -1,4 +1,4 @@
-"""Figures saved as PNG files: confusion matrices, learning curves and attention heatmaps."""
+"""Figures saved as PNG files: confusion matrices, learning curves, attention heatmaps and line plots."""
 
 import os
 
@@ -67,6 +67,45 @@ def plot_attention(weights, source_tokens, output_tokens, path, title="Attention
     axes.set_ylabel("output")
     figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04)
     axes.set_title(title, pad=24)
+    figure.tight_layout()
+    figure.savefig(os.fspath(path), dpi=120)
+    plt.close(figure)
+    return path
+
+
+def plot_lines(panels, path, title=None):
+    """Saves side-by-side line plots, one per panel.
+
+    Args:
+        panels: a list of dicts with `lines` (a list of dicts: `x`, `y`,
+            `label`, and optionally `style`, a Matplotlib format such as `"--"`,
+            and `color`), and optionally `title`, `xlabel`, `ylabel`, `log_x`, `log_y`, and
+            `hline` (a `(value, label)` reference line).
+        path: the PNG file.
+        title: the figure's title.
+
+    Examples:
+    >>> import tempfile, os
+    >>> panel = {"lines": [{"x": [1, 2, 3], "y": [3.0, 2.0, 1.5], "label": "loss"}], "log_y": True}
+    >>> path = plot_lines([panel], os.path.join(tempfile.mkdtemp(), "loss.png"))
+    """
+    figure, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.0), squeeze=False)
+    for axis, panel in zip(axes[0], panels):
+        for line in panel["lines"]:
+            axis.plot(np.asarray(line["x"], float), np.asarray(line["y"], float), line.get("style", "-"),
+                      label=line.get("label"), color=line.get("color"))
+        if panel.get("hline") is not None:
+            value, label = panel["hline"]
+            axis.axhline(value, color="gray", linestyle=":", label=label)
+        axis.set_xscale("log" if panel.get("log_x") else "linear")
+        axis.set_yscale("log" if panel.get("log_y") else "linear")
+        axis.set_xlabel(panel.get("xlabel", ""))
+        axis.set_ylabel(panel.get("ylabel", ""))
+        axis.set_title(panel.get("title", ""))
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8)
+    if title:
+        figure.suptitle(title)
     figure.tight_layout()
     figure.savefig(os.fspath(path), dpi=120)
     plt.close(figure)

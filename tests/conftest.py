@@ -1,5 +1,6 @@
 """Shared test set-up: the backend, quiet logs, and the real datasets under ../shared/data."""
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -34,3 +35,11 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+def load_recipe(name):
+    """`recipes/<name>.py` as a module (recipes are scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(f"{name}_recipe", REPO / "recipes" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,13 +1,12 @@
 """The dates recipe end to end: quick mode (no download), its export served without seqkit, and bad input."""
 
-import importlib.util
 import json
 import subprocess
 import sys
 
 import pytest
 
-from conftest import REPO
+from conftest import load_recipe
 
 # Loads the export with plain TensorFlow in a fresh process where `import seqkit` fails.
 SERVE_SCRIPT = """
@@ -29,10 +28,7 @@ print(json.dumps({
 
 @pytest.fixture(scope="module")
 def dates():
-    spec = importlib.util.spec_from_file_location("dates_recipe", REPO / "recipes" / "dates.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_recipe("dates")
 
 
 def test_quick_mode_trains_plots_and_exports(dates, tmp_path):
@@ -44,6 +40,7 @@ def test_quick_mode_trains_plots_and_exports(dates, tmp_path):
     assert metrics["num_train"] == 4000 and metrics["num_test"] == 200
     # Chance is ~0 for exact match; 4,000 pairs and 5 epochs reach ~0.9 (seed 0).
     assert metrics["character_accuracy"] > 0.9 and metrics["exact_match"] > 0.5
+    assert metrics["train_target_tokens_per_second"] > 0 and metrics["test_dates_per_second"] > 0
     for name in ["learning_curve.png"] + metrics["plots"]:
         assert (tmp_path / "run" / name).read_bytes()[:4] == b"\x89PNG"
     assert len(metrics["plots"]) == 3

@@ -1,13 +1,12 @@
 """The NER recipe end to end: quick mode on real CoNLL-2003, user files, bad input, and no overwrites."""
 
 import hashlib
-import importlib.util
 import json
 
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import load_recipe
 
 # A tiny model, so the user-file runs take seconds.
 TINY = ["--epochs=1", "--units=4", "--word-embedding-dim=4", "--char-embedding-dim=4", "--char-hidden-dim=4",
@@ -16,10 +15,7 @@ TINY = ["--epochs=1", "--units=4", "--word-embedding-dim=4", "--char-embedding-d
 
 @pytest.fixture(scope="module")
 def ner():
-    spec = importlib.util.spec_from_file_location("ner_recipe", REPO / "recipes" / "ner.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_recipe("ner")
 
 
 def write(path, text, encoding="utf-8"):

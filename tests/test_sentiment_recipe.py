@@ -1,6 +1,5 @@
 """The sentiment recipe end to end: quick mode on real data, user files, and bad input."""
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -8,15 +7,12 @@ import sys
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, load_recipe
 
 
 @pytest.fixture(scope="module")
 def sentiment():
-    spec = importlib.util.spec_from_file_location("sentiment_recipe", REPO / "recipes" / "sentiment.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_recipe("sentiment")
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """The text-generation recipe end to end: quick mode on tiny-shakespeare, user text, exports, and bad input."""
 
 import hashlib
-import importlib.util
 import json
 import math
 import shutil
@@ -9,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import load_recipe
 
 # A tiny model, so the user-text runs take seconds.
 TINY = ["--units=8", "--embedding-dim=4", "--num-layers=1", "--sequence-length=8", "--batch-size=4", "--epochs=1",
@@ -22,10 +21,7 @@ WORDS = ["the", "king", "queen", "speaks", "to", "his", "her", "lords", "and", "
 
 @pytest.fixture(scope="module")
 def textgen():
-    spec = importlib.util.spec_from_file_location("textgen_recipe", REPO / "recipes" / "textgen.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_recipe("textgen")
 
 
 def corpus(lines=60, seed=0):

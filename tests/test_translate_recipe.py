@@ -1,6 +1,5 @@
 """The translation recipe on a slice of Anki: the leak-free split, user pair files, export, and bad input."""
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -8,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import load_recipe
 
 SERVE_SCRIPT = """
 import json, sys
@@ -24,10 +23,7 @@ print(json.dumps({"output": [o.decode() for o in output], "attention_shape": lis
 
 @pytest.fixture(scope="module")
 def translate():
-    spec = importlib.util.spec_from_file_location("translate_recipe", REPO / "recipes" / "translate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_recipe("translate")
 
 
 def test_read_pairs_and_group_split(tmp_path):
@@ -55,6 +51,9 @@ def test_quick_mode_on_anki_slice_splits_without_leaks_and_exports(translate, sh
     # One epoch on 2,700 pairs teaches little (outputs may be empty); the scores must still be sacrebleu's.
     assert 0.0 <= metrics["bleu"] <= 100.0 and 0.0 <= metrics["chrf"] <= 100.0
     assert metrics["bleu_signature"].startswith("BLEU = ")
+    # Beam search is also compared with greedy decoding, and both speeds are reported.
+    assert 0.0 <= metrics["greedy_bleu"] <= 100.0 and metrics["greedy_sentences_per_second"] > 0
+    assert metrics["train_target_tokens_per_second"] > 0 and metrics["test_sentences_per_second"] > 0
     for name in ["learning_curve.png"] + metrics["plots"]:
         assert (tmp_path / "run" / name).read_bytes()[:4] == b"\x89PNG"
     export = tmp_path / "exports" / "translate" / "1"

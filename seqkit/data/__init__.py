@@ -8,7 +8,7 @@ tag-scheme tools, `BucketedBatches`) load without TensorFlow; the tokenizers,
 import importlib
 
 _SUBMODULES = (
-    "bucketing", "casing", "conll", "datasets", "dates", "errors", "labels", "pipeline", "preprocessor", "readers", "splits",
+    "adding_problem", "bucketing", "casing", "conll", "datasets", "dates", "errors", "labels", "pipeline", "preprocessor", "readers", "splits",
     "tag_features", "tag_schemes", "text_windows", "tokenizers", "vocabulary", "word_vectors",
 )
 _NAMES = {
@@ -25,6 +25,7 @@ _NAMES = {
     "tag_features": ("TagFeaturizer",),
     "casing": ("CASING_NAMES",),
     "dates": ("DATE_FORMATS", "date_splits", "format_date", "generate_date_pairs"),
+    "adding_problem": ("adding_problem",),
 }
 _LOCATION = {name: module for module, names in _NAMES.items() for name in names}
 __all__ = sorted(_LOCATION) + list(_SUBMODULES)
