@@ -1,0 +1,146 @@
+"""Encoder-decoder benchmarks: attention against none, beam against greedy, on dates and spa-eng.
+
+Usage (from the repository root, with SEQKIT_DATA_DIR pointing at the datasets):
+
+    python benchmarks/seq2seq.py dates       # recipes/dates.py, Bahdanau vs none, seeds 0-2
+    python benchmarks/seq2seq.py translate   # recipes/translate.py, Bahdanau vs none, seeds 0-2
+    python benchmarks/seq2seq.py table       # regenerate the table in benchmarks/README.md
+
+`SEQKIT_BENCHMARK_SEEDS=1` runs fewer seeds; `SEQKIT_TRANSLATE_OVERRIDES="--max-pairs=40000 ..."`
+and `SEQKIT_DATES_OVERRIDES="--quick"` replace the runs' extra options (recorded in each command). Each (task, attention) writes
+`benchmarks/results/seq2seq_<task>_<attention>.json`, seed by seed, so a cut run keeps what it finished.
+"""
+
+import datetime
+import importlib.util
+import json
+import os
+import shlex
+import statistics
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from sentiment import RESULTS, machine, write_section  # noqa: E402
+
+BEGIN, END = "<!-- seq2seq:begin -->", "<!-- seq2seq:end -->"
+ATTENTIONS = ("bahdanau", "none")
+OVERRIDES = {
+    "dates": shlex.split(os.environ.get("SEQKIT_DATES_OVERRIDES", "")),
+    # A 40k-pair slice, so that six runs fit in an afternoon on a 2-core CPU.
+    "translate": shlex.split(os.environ.get(
+        "SEQKIT_TRANSLATE_OVERRIDES", "--max-pairs=40000 --max-vocabulary=8000 --epochs=10"
+    )),
+}
+FIGURES = {
+    "dates": ("exact_match", "character_accuracy", "train_target_tokens_per_second", "test_dates_per_second",
+              "epochs_run", "train_seconds"),
+    "translate": ("bleu", "chrf", "greedy_bleu", "greedy_chrf", "train_target_tokens_per_second",
+                  "test_sentences_per_second", "greedy_sentences_per_second", "epochs_run", "train_seconds",
+                  "num_train", "num_test"),
+}
+
+
+def load_recipe(task):
+    spec = importlib.util.spec_from_file_location(f"{task}_recipe", HERE.parent / "recipes" / f"{task}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def recipe_command(task, attention):
+    return " ".join(["python", f"recipes/{task}.py", *OVERRIDES[task], f"--attention={attention}", "--seed=S"])
+
+
+def run(task):
+    seeds = range(int(os.environ.get("SEQKIT_BENCHMARK_SEEDS", "3")))
+    for seed in seeds:
+        for attention in ATTENTIONS:
+            path = RESULTS / f"seq2seq_{task}_{attention}.json"
+            command = recipe_command(task, attention)
+            result = json.loads(path.read_text()) if path.exists() else {}
+            if result.get("recipe_command") != command:
+                result = {"recipe_command": command, "per_seed": {}}
+            if str(seed) in result["per_seed"]:
+                continue
+            recipe = load_recipe(task)
+            config = recipe.config_lib.parse_args(recipe.Config(), [
+                *OVERRIDES[task], f"--attention={attention}", f"--seed={seed}",
+                f"--workdir=runs/benchmarks/{task}-{attention}-{seed}", "--no-export",
+            ])
+            metrics = recipe.run(config)
+            result["per_seed"][str(seed)] = {
+                **{key: metrics[key] for key in FIGURES[task] if key in metrics},
+                "date": datetime.date.today().isoformat(),
+            }
+            result["machine"] = machine()
+            RESULTS.mkdir(exist_ok=True)
+            path.write_text(json.dumps(result, indent=2))
+            render_table()
+
+
+def summary(values, scale=1.0, digits=2):
+    values = [v * scale for v in values]
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f} (1 seed)"
+    return f"{statistics.mean(values):.{digits}f} ± {statistics.pstdev(values):.{digits}f} ({len(values)} seeds)"
+
+
+def render_table():
+    lines = []
+    for task in ("dates", "translate"):
+        rows = []
+        for attention in ATTENTIONS:
+            path = RESULTS / f"seq2seq_{task}_{attention}.json"
+            if not path.exists():
+                continue
+            result = json.loads(path.read_text())
+            seeds = list(result["per_seed"].values())
+            if not seeds:
+                continue
+
+            def column(key, scale=1.0, digits=2):
+                values = [seed[key] for seed in seeds if key in seed]
+                return summary(values, scale, digits) if values else ""
+
+            rate = statistics.mean(seed["train_target_tokens_per_second"] for seed in seeds)
+            if task == "dates":
+                rows.append(
+                    f"| {attention} | {column('exact_match', 100)} | {column('character_accuracy', 100)} | "
+                    f"{rate:,.0f} | {statistics.mean(s['test_dates_per_second'] for s in seeds):,.0f} | "
+                    f"`{result['recipe_command']}` |"
+                )
+            else:
+                rows.append(
+                    f"| {attention} | {column('bleu')} | {column('greedy_bleu')} | {column('chrf')} | "
+                    f"{rate:,.0f} | {statistics.mean(s['test_sentences_per_second'] for s in seeds):,.0f} | "
+                    f"{statistics.mean(s['greedy_sentences_per_second'] for s in seeds):,.0f} | "
+                    f"`{result['recipe_command']}` |"
+                )
+            date, cpu = result["machine"]["date"], result["machine"]["cpu"]
+        if not rows:
+            continue
+        if task == "dates":
+            lines += ["| attention | test exact match % (beam 4) | character accuracy % | train chars/s | "
+                      "decode dates/s | command |", "|---|---|---|---|---|---|"]
+        else:
+            lines += ["| attention | test BLEU (beam 4) | test BLEU (greedy) | chrF (beam 4) | train target tokens/s | "
+                      "decode sent/s (beam 4) | decode sent/s (greedy) | command |", "|---|---|---|---|---|---|---|---|"]
+        lines += rows + ["", f"Runs up to {date} on {cpu}; 2 cores, CPU only.", ""]
+    write_section(BEGIN, END, lines)
+
+
+def main(argv):
+    if len(argv) != 1 or argv[0] not in ("dates", "translate", "table"):
+        print(__doc__)
+        return 2
+    if argv[0] != "table":
+        run(argv[0])
+    render_table()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
