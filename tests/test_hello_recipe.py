@@ -27,7 +27,7 @@ def test_learns_hello_and_prints_confidences(hello, tmp_path, capsys):
 
 
 def test_other_words_and_bad_input(hello, tmp_path, capsys):
-    assert hello.main(["--text=banana", "--units=4", f"--workdir={tmp_path / 'banana'}"]) == 0
+    assert hello.main(["--text=banana", "--units=4", "--steps=20", f"--workdir={tmp_path / 'banana'}"]) == 0
     metrics = json.loads((tmp_path / "banana" / "metrics.json").read_text())
     assert metrics["characters"] == ["b", "a", "n"] and metrics["steps"] == 5
     assert hello.main(["--text=h", f"--workdir={tmp_path / 'bad'}"]) == 2
