@@ -29,7 +29,7 @@ def test_adding_problem_layout_and_baseline():
 def check_quick_run(metrics, workdir):
     mse = metrics["test_mse"]
     # The LSTM remembers across ~50 steps; the tanh RNN stays at the baseline. The margins
-    # hold on seeds 0, 1 and 2 (see test_quick_mode_across_seeds and benchmarks/README.md).
+    # hold on seeds 0, 1 and 2 (benchmarks/README.md).
     assert mse["lstm"]["100"] < 0.25 * BASELINE_MSE
     assert mse["simple"]["100"] > 0.8 * BASELINE_MSE
     assert mse["lstm"]["100"] < 0.3 * mse["simple"]["100"]
@@ -49,13 +49,10 @@ def check_quick_run(metrics, workdir):
         assert (workdir / name).read_bytes()[:4] == b"\x89PNG"
 
 
-def test_quick_mode(recipe, tmp_path):
-    assert recipe.main(["--quick", f"--workdir={tmp_path}"]) == 0
-    check_quick_run(json.loads((tmp_path / "metrics.json").read_text()), tmp_path)
-
-
+# The quick run takes ~85 s on 2 cores; in the default run it pushed the suite past 10 minutes
+# (10 min 07 s on a clean clone, 2026-11-23), so all three seeds run under `pytest -m slow`.
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [0, 1, 2])
 def test_quick_mode_across_seeds(recipe, tmp_path, seed):
     assert recipe.main(["--quick", f"--seed={seed}", f"--workdir={tmp_path}"]) == 0
     check_quick_run(json.loads((tmp_path / "metrics.json").read_text()), tmp_path)
