@@ -22,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from baselines import crfsuite_tagger, sentence_features  # noqa: E402
-from sentiment import RESULTS, machine, summarize, write_section  # noqa: E402
+from sentiment import RESULTS, load_recipe, machine, summarize, write_section  # noqa: E402
 
 SEEDS = tuple(int(s) for s in os.environ.get("SEQKIT_BENCHMARK_SEEDS", "0,1,2").split(","))
 
@@ -38,15 +38,6 @@ CONFIGS = {
 DATASET = {"conll2003": "conll2003", "ablations": "conll2003", "conll2002": "conll2002-es"}
 BASELINE_TASKS = ("conll2003", "conll2002")
 BEGIN, END = "<!-- ner:begin -->", "<!-- ner:end -->"
-
-
-def load_recipe():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("ner_recipe", HERE.parent / "recipes" / "ner.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def run_baseline(dataset):
@@ -85,7 +76,7 @@ def run_task(task):
         runs = result.setdefault("configs", {}).setdefault(name, {"recipe_command": "", "runs": {}})
         runs["recipe_command"] = "python recipes/ner.py " + " ".join(overrides) + " --seed=S"
         for seed in SEEDS:
-            recipe = load_recipe()
+            recipe = load_recipe("ner")
             config = recipe.config_lib.parse_args(
                 recipe.Config(),
                 [*overrides, f"--seed={seed}", f"--workdir=runs/benchmarks/ner-{task}-{seed}-{int(time.time())}", "--no-export"],

@@ -24,11 +24,11 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from ner import load_recipe  # noqa: E402
+from sentiment import load_recipe  # noqa: E402
 
 
 def save_features(prefix, argv):
-    recipe = load_recipe()
+    recipe = load_recipe("ner")
     config = recipe.config_lib.parse_args(recipe.Config(), argv)
     prepared = recipe.prepare(config)
     arrays = {}
@@ -75,7 +75,7 @@ def load_prepared(recipe, prefix):
 def train(prefix, results_path, option_sets):
     import keras
 
-    recipe = load_recipe()
+    recipe = load_recipe("ner")
     results = json.loads(Path(results_path).read_text()) if Path(results_path).exists() else []
     for options in option_sets:
         prepared, feature_options = load_prepared(recipe, prefix)

@@ -40,8 +40,9 @@ MR_OVERRIDES = [
 IMDB_OVERRIDES = ["--dataset=imdb", "--max-length=800", "--epochs=4", "--stack-nbsvm", "--stack-ngram-order=3"]
 
 
-def load_recipe():
-    spec = importlib.util.spec_from_file_location("sentiment_recipe", HERE.parent / "recipes" / "sentiment.py")
+def load_recipe(name="sentiment"):
+    """`recipes/<name>.py` as a module (recipes are scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(f"{name}_recipe", HERE.parent / "recipes" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -12,7 +12,6 @@ and `SEQKIT_DATES_OVERRIDES="--quick"` replace the runs' extra options (recorded
 """
 
 import datetime
-import importlib.util
 import json
 import os
 import shlex
@@ -23,7 +22,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from sentiment import RESULTS, machine, write_section  # noqa: E402
+from sentiment import RESULTS, load_recipe, machine, write_section  # noqa: E402
 
 BEGIN, END = "<!-- seq2seq:begin -->", "<!-- seq2seq:end -->"
 ATTENTIONS = ("bahdanau", "none")
@@ -41,13 +40,6 @@ FIGURES = {
                   "test_sentences_per_second", "greedy_sentences_per_second", "epochs_run", "train_seconds",
                   "num_train", "num_test"),
 }
-
-
-def load_recipe(task):
-    spec = importlib.util.spec_from_file_location(f"{task}_recipe", HERE.parent / "recipes" / f"{task}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def recipe_command(task, attention):

@@ -4,7 +4,7 @@ Usage (from the repository root, with SEQKIT_DATA_DIR pointing at the datasets):
 
     KERAS_BACKEND=jax python benchmarks/textgen.py budget
                                              # recipes/textgen.py --max-minutes=45: validation nats/char
-                                             # (JAX trains the LSTM ~1.7x faster than TensorFlow on CPU)
+                                             # (JAX trains the LSTM 1.7-2.9x faster than TensorFlow on this CPU)
     python benchmarks/textgen.py generation  # the budget run's SavedModel: chars/s, 1 and 64 streams,
                                              # against a keras-io-style loop that re-reads the prefix
     python benchmarks/textgen.py wordlm      # a word LM on spa-eng's English side; pear vs pair
@@ -22,7 +22,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from sentiment import RESULTS, machine, write_section  # noqa: E402
+from sentiment import RESULTS, load_recipe, machine, write_section  # noqa: E402
 
 BEGIN, END = "<!-- textgen:begin -->", "<!-- textgen:end -->"
 TASKS = {
@@ -37,17 +37,8 @@ TASKS = {
 }
 
 
-def load_recipe():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("textgen_recipe", HERE.parent / "recipes" / "textgen.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def run_recipe(task):
-    recipe = load_recipe()
+    recipe = load_recipe("textgen")
     config = recipe.config_lib.parse_args(recipe.Config(), TASKS[task])
     metrics = recipe.run(config)
     keep = ("data", "validation", "epochs_run", "stopped_by_time_budget", "train_seconds", "train_tokens_per_second",

@@ -53,6 +53,11 @@ def build_model(num_characters, units):
     return keras.Model(inputs, outputs)
 
 
+def cross_entropy(probabilities, target_ids):
+    """Mean negative log-probability of the targets, in nats (the training loss)."""
+    return float(-np.mean(np.log(probabilities[np.arange(len(target_ids)), target_ids])))
+
+
 def confidence_table(probabilities, text, characters):
     """A table of each step's input, target and confidences; `*` marks a wrong guess."""
     header = "step  input  target | " + " ".join(f"{c!r:>6}" for c in characters) + " | guess"
@@ -76,13 +81,9 @@ def run(config):
     inputs, targets = encode(config.text, characters)
     seqkit.set_seed(config.seed)
     model = build_model(len(characters), config.units)
-    model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="sparse_categorical_crossentropy")
     before = model.predict(inputs, verbose=0)[0]
-    loss_before = float(model.evaluate(inputs, targets, verbose=0)[0])
+    loss_before = cross_entropy(before, targets[0])
     print(f"Vocabulary: {', '.join(characters)}. Input {config.text[:-1]!r}, target {config.text[1:]!r}; "
           f"a SimpleRNN with {config.units} hidden units.\n")
     print(f"Before training (random weights; loss {loss_before:.3f}):")
@@ -93,7 +94,7 @@ def run(config):
         model.fit(np.repeat(inputs, config.steps, axis=0), np.repeat(targets, config.steps, axis=0), batch_size=1,
                   epochs=1, shuffle=False, verbose=0)
     after = model.predict(inputs, verbose=0)[0]
-    loss_after = float(model.evaluate(inputs, targets, verbose=0)[0])
+    loss_after = cross_entropy(after, targets[0])
     print(f"\nAfter {config.steps} steps (loss {loss_after:.3f}):")
     print(confidence_table(after, config.text, characters))
     correct = int(sum(characters[int(np.argmax(row))] == config.text[i + 1] for i, row in enumerate(after)))

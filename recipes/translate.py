@@ -208,9 +208,9 @@ def run(config):
     )
     train_seconds = time.time() - start
 
-    def translate(texts):
+    def translate(texts, num_beams=config.num_beams):
         return seqkit.translation.translate(
-            model, source, vocabularies[1], texts, level="word", num_beams=config.num_beams,
+            model, source, vocabularies[1], texts, level="word", num_beams=num_beams,
             length_penalty=config.length_penalty, max_length=config.max_output_length,
         )
 
@@ -231,9 +231,7 @@ def run(config):
     greedy = {}
     if config.num_beams > 1:
         start = time.time()
-        greedy_hypotheses, _, _ = seqkit.translation.translate(
-            model, source, vocabularies[1], test_x, level="word", num_beams=1, max_length=config.max_output_length
-        )
+        greedy_hypotheses, _, _ = translate(test_x, num_beams=1)
         greedy_seconds = time.time() - start
         greedy = {
             "greedy_bleu": sacrebleu.corpus_bleu(greedy_hypotheses, [references]).score,

@@ -266,6 +266,10 @@ def export_language_model(
     from seqkit.models.language_model import token_log_probs
 
     decoding.check_temperature(temperature)
+    if strategy == "beam":
+        raise ValueError("Exported generation samples; use strategy 'greedy', 'random', 'top_k' or 'top_p'.")
+    if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
+        raise ValueError(f"`max_new_tokens` must be an int >= 1. Received: max_new_tokens={max_new_tokens!r}")
     if keras.backend.backend() != "tensorflow":
         options = {
             "level": level, "strategy": strategy, "max_new_tokens": max_new_tokens, "temperature": temperature,
@@ -273,10 +277,6 @@ def export_language_model(
             "extra_files": extra_files,
         }
         return _export_in_tensorflow_process("export_language_model", model, vocabulary, options)
-    if strategy == "beam":
-        raise ValueError("Exported generation samples; use strategy 'greedy', 'random', 'top_k' or 'top_p'.")
-    if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
-        raise ValueError(f"`max_new_tokens` must be an int >= 1. Received: max_new_tokens={max_new_tokens!r}")
     sampler = decoding.get_sampler(strategy, top_k=top_k, top_p=top_p, seed=seed)
     tokenizer = lm_tokenizer(level)
     lookup = vocabulary.lookup_layer()

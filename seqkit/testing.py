@@ -174,7 +174,7 @@ def gradient_check(
                 args[i] = value
             return float(keras.ops.convert_to_numpy(loss_fn(forward(clone, *args))))
 
-        analytic = _autodiff(clone, variables, inputs64, checked_inputs, lambda *args: loss_fn(forward(clone, *args)))
+        analytic = _autodiff(variables, inputs64, checked_inputs, lambda *args: loss_fn(forward(clone, *args)))
         loss = loss_at()
         floor = 1e-5 * max(1.0, abs(loss))
         errors, failures = {}, []
@@ -234,7 +234,7 @@ def _float64_config(config):
     return "float64" if config in ("float32", "float16", "bfloat16", "mixed_float16", "mixed_bfloat16") else config
 
 
-def _autodiff(layer, variables, inputs, checked_inputs, loss_of_inputs):
+def _autodiff(variables, inputs, checked_inputs, loss_of_inputs):
     """Gradients of the loss for `variables`, then for `inputs[i]`, i in `checked_inputs`."""
     backend = keras.backend.backend()
     if backend == "tensorflow":

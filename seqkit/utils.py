@@ -1,4 +1,4 @@
-"""Small helpers shared across seqkit: atomic writes of files and directories."""
+"""Small helpers shared across seqkit: atomic writes of files and directories, and a dtype rule."""
 
 import contextlib
 import os
@@ -61,3 +61,16 @@ def save_model_atomic(model, path):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+def wide_dtype(dtype):
+    """float32 for a half-precision dtype (mixed precision), else `dtype` itself.
+
+    Softmax-like sums (attention weights, a CRF's forward algorithm) need float32's
+    range under mixed precision, and no narrowing otherwise (float64 stays float64).
+
+    Examples:
+    >>> wide_dtype("bfloat16"), wide_dtype("float64")
+    ('float32', 'float64')
+    """
+    return "float32" if dtype in ("float16", "bfloat16") else dtype

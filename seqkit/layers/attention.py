@@ -10,6 +10,8 @@ at every step. `keras.ops` only, so they run on every backend and in exports.
 import keras
 from keras import ops
 
+from seqkit.utils import wide_dtype
+
 ATTENTIONS = ("bahdanau", "luong_dot", "luong_general", "none")
 
 
@@ -45,8 +47,7 @@ class _StepAttention(keras.layers.Layer):
         if keys is None:
             keys = self.keys(values)
         scores = self.scores(query, keys)
-        if scores.dtype in ("float16", "bfloat16"):  # The softmax runs in float32 under mixed precision.
-            scores = ops.cast(scores, "float32")
+        scores = ops.cast(scores, wide_dtype(keras.backend.standardize_dtype(scores.dtype)))  # float32 if half.
         if mask is not None:
             scores = ops.where(ops.cast(mask, "bool"), scores, ops.full_like(scores, -1e9))
         weights = ops.softmax(scores, axis=-1)

@@ -11,6 +11,7 @@ from keras import ops
 from seqkit.layers.attention import ATTENTIONS, get_attention
 from seqkit.layers.peephole import PeepholeLSTMCell
 from seqkit.layers.recurrent_stack import TWO_STATE_CELLS, get_initializer
+from seqkit.utils import wide_dtype
 
 DECODER_CELLS = ("lstm", "gru", "peephole")
 _CELL_CLASSES = {"lstm": keras.layers.LSTMCell, "gru": keras.layers.GRUCell, "peephole": PeepholeLSTMCell}
@@ -106,8 +107,7 @@ class AttentionDecoder(keras.layers.Layer):
 
     @property
     def _weights_dtype(self):
-        # Attention weights stay float32 under mixed precision (their softmax runs in float32).
-        return "float32" if self.compute_dtype in ("float16", "bfloat16") else self.compute_dtype
+        return wide_dtype(self.compute_dtype)  # As the attention layer's softmax.
 
     @property
     def states_per_layer(self):

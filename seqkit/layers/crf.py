@@ -18,6 +18,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from seqkit.utils import wide_dtype
+
 # Added to the score of a forbidden transition. Finite, so that a sequence that
 # breaks a constraint gets a large loss instead of NaN.
 FORBIDDEN = -10000.0
@@ -144,8 +146,7 @@ class CRF(keras.layers.Layer):
 
     @property
     def _score_dtype(self):
-        # Scores stay float32 under mixed precision: the forward algorithm's sums need the range.
-        return "float32" if self.compute_dtype in ("float16", "bfloat16") else self.compute_dtype
+        return wide_dtype(self.compute_dtype)
 
     def _scores(self):
         """Transition, start and end scores in `_score_dtype`, with forbidden moves penalised."""
