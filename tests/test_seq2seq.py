@@ -49,10 +49,9 @@ def test_every_configuration_builds(attention, initial_state, cell):
     logits = logits_of(model)
     assert logits.shape == (4, 5, 11)
     assert np.isfinite(logits).all()
-    # The decoder reads the source: with attention, or through its initial state.
-    if attention != "none" or initial_state != "zeros":
-        other = logits_of(model, source=np.where(SOURCE > 0, 15 - SOURCE, 0))
-        assert np.abs(other - logits).max() > 1e-6
+    # The decoder reads the source in every configuration ("none" through its fixed summary).
+    other = logits_of(model, source=np.where(SOURCE > 0, 15 - SOURCE, 0))
+    assert np.abs(other - logits).max() > 1e-6
 
 
 def test_invalid_combinations_say_why():
@@ -197,6 +196,29 @@ def reverse_task(count, rng, vocabulary=14, max_length=6):
     return {"source_ids": source, "target_ids": target_in}, target_out
 
 
+def test_no_attention_reads_one_summary_the_mean_of_the_real_source_states():
+    from seqkit.layers import AttentionDecoder
+
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(2, 5, 6)).astype("float32")
+    mask = np.array([[True] * 5, [True, True, True, False, False]])
+    decoder = AttentionDecoder("gru", units=4, attention="none")
+    outputs, weights = decoder(rng.normal(size=(2, 3, 4)).astype("float32"), values, source_mask=mask)
+    expected = np.array([[0.2] * 5, [1 / 3] * 3 + [0, 0]])
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(weights), np.repeat(expected[:, None], 3, 1), atol=1e-6)
+    summary = keras.ops.convert_to_numpy(decoder.keys(values, mask))
+    np.testing.assert_allclose(summary, [values[0].mean(0), values[1, :3].mean(0)], atol=1e-6)
+    # Padding states are outside the summary; moving a real one changes every step.
+    padded, moved = values.copy(), values.copy()
+    padded[1, 3:] += 5.0
+    moved[1, 0] += 5.0
+    for changed, differs in ((padded, False), (moved, True)):
+        other, _ = decoder(np.zeros((2, 3, 4), "float32"), changed, source_mask=mask)
+        base, _ = decoder(np.zeros((2, 3, 4), "float32"), values, source_mask=mask)
+        delta = np.abs(keras.ops.convert_to_numpy(other) - keras.ops.convert_to_numpy(base))[1]
+        assert (delta.min(-1) > 1e-6).all() if differs else delta.max() < 1e-6
+
+
 def test_attention_learns_to_reverse_and_beats_no_attention():
     rng = np.random.default_rng(0)
     train_inputs, train_labels = reverse_task(1000, rng)
@@ -212,9 +234,10 @@ def test_attention_learns_to_reverse_and_beats_no_attention():
         predicted = model.predict(validation_inputs, batch_size=300, verbose=0).argmax(-1)
         real = validation_labels > 0  # Real target steps and <eos>, whatever the loss does with padding.
         accuracy[attention] = float((predicted == validation_labels)[real].mean())
-    # Measured with seeds 0, 1, 2: 1.0 with Bahdanau (final losses 0.05-0.11), 0.41-0.43 without.
+    # Measured with seeds 0, 1, 2: 1.0 with Bahdanau (final losses 0.05-0.11), 0.71-0.72 without
+    # (one summary of the source for every step; final losses 0.88-0.92).
     assert accuracy["bahdanau"] > 0.9, accuracy
-    assert accuracy["none"] < 0.6 and accuracy["bahdanau"] - accuracy["none"] > 0.3, accuracy
+    assert accuracy["none"] < 0.8 and accuracy["bahdanau"] - accuracy["none"] > 0.2, accuracy
 
 
 # === Saving, attention weights ===

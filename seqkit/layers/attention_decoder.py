@@ -26,7 +26,11 @@ class AttentionDecoder(keras.layers.Layer):
     state and `h~` the attentional state:
     - `"bahdanau"`: `c_t = attend(s_{t-1})`, `s_t = RNN([y; c_t], s_{t-1})`;
     - `"luong_dot"`, `"luong_general"`: `s_t = RNN(y, s_{t-1})`, `c_t = attend(s_t)`;
-    - then `h~_t = tanh(W [c_t; s_t])`, the step's output (`"none"`: `h~_t = s_t`).
+    - `"none"`: as `"bahdanau"`, with one `c` for every step: the mean of the encoder
+      states over the real source tokens (uniform weights, which it returns). This is
+      the fixed summary vector of Cho et al. (2014), the "RNNencdec" baseline that
+      Bahdanau et al. (2015) measured attention against;
+    - then `h~_t = tanh(W [c_t; s_t])`, the step's output.
     With `input_feeding` (Luong et al. 2015), `h~_{t-1}` joins the RNN's input.
 
     Args:
@@ -100,9 +104,8 @@ class AttentionDecoder(keras.layers.Layer):
             for index in range(num_layers)
         ]
         self.attention_layer = get_attention(attention, attention_units, dtype=self.dtype_policy, name="attention")
-        self.combine = (
-            None if self.attention_layer is None
-            else keras.layers.Dense(units, activation="tanh", use_bias=False, dtype=self.dtype_policy, name="attentional")
+        self.combine = keras.layers.Dense(
+            units, activation="tanh", use_bias=False, dtype=self.dtype_policy, name="attentional"
         )
 
     @property
@@ -116,14 +119,14 @@ class AttentionDecoder(keras.layers.Layer):
     def build(self, inputs_shape, values_shape):
         batch, value_dim = inputs_shape[0], values_shape[-1]
         feature_dim = inputs_shape[-1] + (self.units if self.input_feeding else 0)
-        if self.attention == "bahdanau":
+        if self.attention in ("bahdanau", "none"):
             feature_dim += value_dim
         for cell in self.cells:
             cell.build((batch, feature_dim))
             feature_dim = self.units
         if self.attention_layer is not None:
             self.attention_layer.build((batch, self.units), values_shape)
-            self.combine.build((batch, self.units + value_dim))
+        self.combine.build((batch, self.units + value_dim))
         self.built = True
 
     # === One step ===
@@ -140,9 +143,25 @@ class AttentionDecoder(keras.layers.Layer):
             )
         return tuple(initial_state) + (ops.zeros((batch_size, self.units), dtype=self.compute_dtype),)
 
-    def keys(self, values):
-        """The attention's encoder-side projection, computed once per source."""
-        return None if self.attention_layer is None else self.attention_layer.keys(values)
+    def keys(self, values, source_mask=None):
+        """What `step` needs of the encoder states, computed once per source.
+
+        The attention's encoder-side projection; for `"none"`, the source summary
+        (the mean of `values` over the real tokens).
+        """
+        if self.attention_layer is not None:
+            return self.attention_layer.keys(values)
+        if source_mask is None:
+            return ops.mean(values, axis=1)
+        real = ops.expand_dims(ops.cast(source_mask, values.dtype), -1)
+        return ops.sum(values * real, axis=1) / ops.maximum(ops.sum(real, axis=1), 1)
+
+    def _uniform_weights(self, values, source_mask):
+        """The weights behind `"none"`'s summary: `1 / length` at each real source token."""
+        if source_mask is None:
+            return ops.full(ops.shape(values)[:2], 1 / ops.shape(values)[1], dtype=self._weights_dtype)
+        real = ops.cast(source_mask, self._weights_dtype)
+        return real / ops.maximum(ops.sum(real, axis=1, keepdims=True), 1)
 
     def step(self, inputs, carry, values, keys=None, source_mask=None):
         """One decoder step: `(output, attention_weights, carry)` for one `(batch, embedding_dim)` input."""
@@ -153,19 +172,19 @@ class AttentionDecoder(keras.layers.Layer):
         if self.attention == "bahdanau":
             context, weights = self.attention_layer(top, values, keys=keys, mask=source_mask)
             features.append(context)
+        elif self.attention == "none":
+            context = self.keys(values, source_mask) if keys is None else keys
+            weights = self._uniform_weights(values, source_mask)
+            features.append(context)
         outputs = ops.concatenate(features, axis=-1) if len(features) > 1 else inputs
         new_states = []
         for index, cell in enumerate(self.cells):
             layer_states = states[index * per_layer : (index + 1) * per_layer]
             outputs, layer_states = cell(outputs, layer_states if per_layer > 1 else layer_states[0], training=False)
             new_states += list(layer_states) if isinstance(layer_states, (list, tuple)) else [layer_states]
-        if self.attention_layer is None:
-            attentional = outputs
-            weights = ops.zeros(ops.shape(values)[:2], dtype=self._weights_dtype)
-        else:
-            if self.attention != "bahdanau":
-                context, weights = self.attention_layer(outputs, values, keys=keys, mask=source_mask)
-            attentional = self.combine(ops.concatenate([ops.cast(context, outputs.dtype), outputs], axis=-1))
+        if self.attention.startswith("luong"):
+            context, weights = self.attention_layer(outputs, values, keys=keys, mask=source_mask)
+        attentional = self.combine(ops.concatenate([ops.cast(context, outputs.dtype), outputs], axis=-1))
         return attentional, weights, tuple(new_states) + (attentional,)
 
     # === The whole target sequence (teacher forcing) ===
@@ -177,7 +196,7 @@ class AttentionDecoder(keras.layers.Layer):
         carry = self.initial_carry(ops.shape(inputs)[0], initial_state) + (
             ops.zeros(ops.shape(values)[:2], dtype=weights_dtype),
         )
-        keys = self.keys(values)
+        keys = self.keys(values, source_mask)
 
         def body(carry, step_inputs):
             output, weights, carry = self.step(step_inputs, carry[:-1], values, keys, source_mask)

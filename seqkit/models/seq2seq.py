@@ -57,7 +57,9 @@ def build_seq2seq(
         encoder_layers, decoder_layers: stacked layers of each side.
         bidirectional: a bidirectional encoder; its state at each step
             concatenates the forward and backward states.
-        attention: `"bahdanau"`, `"luong_dot"`, `"luong_general"` or `"none"`.
+        attention: `"bahdanau"`, `"luong_dot"`, `"luong_general"` or `"none"` (every
+            step reads one fixed summary of the source, the mean encoder state: the
+            baseline that measures what attention adds).
         attention_units: the width of Bahdanau's scoring MLP.
         input_feeding: feed each step's attentional state into the next step.
         decoder_initial_state: `"zeros"`, `"final"` (the encoder's final states,
@@ -162,7 +164,7 @@ def encode(model, source_ids):
     decoder = model.get_layer("decoder")
     initial_state = model.get_layer("bridge")(values, source_mask)
     carry = decoder.initial_carry(ops.shape(source_ids)[0], initial_state)
-    return values, decoder.keys(values), source_mask, carry
+    return values, decoder.keys(values, source_mask), source_mask, carry
 
 
 def decode_step(model, token_ids, carry, values, keys, source_mask):
