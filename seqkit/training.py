@@ -76,6 +76,7 @@ def training_callbacks(
     workdir,
     monitor="val_loss",
     patience=3,
+    min_delta=0.0,
     reduce_lr_patience=0,
     reduce_lr_factor=0.5,
     backup=True,
@@ -89,6 +90,9 @@ def training_callbacks(
             and `tensorboard/`.
         monitor: the held-out quantity that early stopping and checkpoints watch.
         patience: epochs without improvement before stopping (0 disables early stopping).
+        min_delta: the smallest change of `monitor` that counts as an improvement,
+            for early stopping and the learning-rate decay (a converged model's
+            loss can keep creeping down by 1e-7 an epoch).
         reduce_lr_patience: epochs without improvement before the learning rate is
             multiplied by `reduce_lr_factor` (0 disables the decay). Set it below
             `patience`, so that a stalled run first tries a smaller step.
@@ -106,13 +110,14 @@ def training_callbacks(
         callbacks.append(
             keras.callbacks.ReduceLROnPlateau(
                 monitor=monitor, mode=monitor_mode(monitor), factor=reduce_lr_factor,
-                patience=reduce_lr_patience, verbose=1,
+                patience=reduce_lr_patience, min_delta=min_delta, verbose=1,
             )
         )
     if patience:
         callbacks.append(
             keras.callbacks.EarlyStopping(
-                monitor=monitor, mode=monitor_mode(monitor), patience=patience, restore_best_weights=True, verbose=1
+                monitor=monitor, mode=monitor_mode(monitor), patience=patience, min_delta=min_delta,
+                restore_best_weights=True, verbose=1,
             )
         )
     if backup:

@@ -107,6 +107,23 @@ def test_plateau_halves_the_learning_rate(tmp_path):
         training_callbacks(tmp_path, reduce_lr_factor=1.5)
 
 
+def test_early_stopping_ignores_gains_below_min_delta(tmp_path):
+    class CreepingLoss(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["val_loss"] = 1.0 - 1e-5 * epoch  # A converged model's loss, still creeping down.
+
+    x, y = data()
+    stopped = {}
+    for min_delta in (0.0, 1e-3):
+        model = small_model()
+        callbacks = [CreepingLoss()] + training_callbacks(
+            tmp_path / str(min_delta), patience=2, min_delta=min_delta, backup=False, csv_log=False
+        )
+        stopped[min_delta] = len(model.fit(x, y, epochs=8, verbose=0, callbacks=callbacks).history["loss"])
+    # Without min_delta every epoch improves; with it, epoch 0 is the last gain and 2 more end the run.
+    assert stopped == {0.0: 8, 1e-3: 3}
+
+
 class FakeClock:
     """`time.monotonic` that advances one minute per call after the first."""
 
