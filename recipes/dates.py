@@ -29,11 +29,13 @@ import json
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 
 import seqkit
 from seqkit import config as config_lib
+from seqkit import distribute
 from seqkit.data import dates
 from seqkit.layers.attention import ATTENTIONS
 from seqkit.layers.attention_decoder import DECODER_CELLS, INITIAL_STATES
@@ -65,7 +67,9 @@ class Config:
     learning_rate: float = 0.003  # Adam learning rate.
     clipnorm: float = 1.0  # Clip each weight's gradient to this norm (0: off).
     patience: int = 3  # Early-stopping patience in epochs, on dev loss.
+    min_delta: float = 0.001  # The smallest dev-loss gain (nats/char) that counts as progress for early stopping.
     seed: int = 0  # Seeds the data, initialization and shuffling.
+    distribute: str = "none"  # "none", "mirrored" (local GPUs) or "multi_worker" (TF_CONFIG); batch is per replica.
     # --- Decoding ---
     num_beams: int = 4  # Beam width (1: greedy).
     length_penalty: float = 0.6  # GNMT's length-penalty alpha.
@@ -94,12 +98,15 @@ def quick_config(config):
 def check_config(config):
     config_lib.check_choices(
         config,
-        {"cell": DECODER_CELLS, "attention": ATTENTIONS, "decoder_initial_state": INITIAL_STATES},
+        {"cell": DECODER_CELLS, "attention": ATTENTIONS, "decoder_initial_state": INITIAL_STATES,
+         "distribute": distribute.STRATEGIES},
     )
     for option in ("num_train", "num_dev", "num_test", "units", "embedding_dim", "batch_size", "epochs",
                    "num_beams", "max_output_length"):
         if getattr(config, option) < 1:
             raise config_lib.ConfigError(f"--{option.replace('_', '-')} must be >= 1. Received: {getattr(config, option)}")
+    if config.min_delta < 0:
+        raise config_lib.ConfigError(f"--min-delta must be >= 0. Received: {config.min_delta}")
     if config.length_penalty < 0:
         raise config_lib.ConfigError(f"--length-penalty must be >= 0. Received: {config.length_penalty}")
     if config.decoder_initial_state == "backward_first" and not config.bidirectional:
@@ -128,7 +135,9 @@ def run(config):
     check_config(config)
     if config.quick:
         config = quick_config(config)
-    workdir = seqkit.training.resolve_workdir(config.workdir)
+    strategy = distribute.get_strategy(config.distribute)
+    workdir, export_dir = distribute.worker_paths(seqkit.training.resolve_workdir(config.workdir), config.export_dir)
+    workdir = Path(workdir)
     print(f"workdir: {workdir}")
     seqkit.set_seed(config.seed)
     data = dates.date_splits(config.num_train, config.num_dev, config.num_test, seed=config.seed)
@@ -146,20 +155,24 @@ def run(config):
 
     def dataset(sources, targets, shuffle=False):
         return seqkit.data.make_pair_dataset(
-            sources, targets, source_preprocessor=source, target_preprocessor=target, batch_size=config.batch_size,
+            sources, targets, source_preprocessor=source, target_preprocessor=target,
+            batch_size=distribute.global_batch_size(config.batch_size, strategy),
             shuffle=shuffle, seed=config.seed,
         )
 
-    model = seq2seq.build_seq2seq(
-        source_vocabulary.size, target_vocabulary.size, name="dates", **seq2seq.options_from(config)
-    )
-    seq2seq.compile_seq2seq(model, learning_rate=config.learning_rate, clipnorm=config.clipnorm)
+    with strategy.scope():
+        model = seq2seq.build_seq2seq(
+            source_vocabulary.size, target_vocabulary.size, name="dates", **seq2seq.options_from(config)
+        )
+        seq2seq.compile_seq2seq(model, learning_rate=config.learning_rate, clipnorm=config.clipnorm)
     start = time.time()
     history = model.fit(
         dataset(train_x, train_y, shuffle=True),
         validation_data=dataset(dev_x, dev_y),
         epochs=config.epochs,
-        callbacks=seqkit.training_callbacks(workdir, monitor="val_loss", patience=config.patience),
+        callbacks=seqkit.training_callbacks(
+            workdir, monitor="val_loss", patience=config.patience, min_delta=config.min_delta
+        ),
         shuffle=False,  # The dataset shuffles itself, before bucketing.
         verbose=2,
     )
@@ -213,7 +226,7 @@ def run(config):
     if config.export:
         path = seqkit.export_seq2seq(
             model, source, target_vocabulary, target_level="char", max_length=config.max_output_length,
-            num_beams=config.num_beams, length_penalty=config.length_penalty, export_root=config.export_dir,
+            num_beams=config.num_beams, length_penalty=config.length_penalty, export_root=export_dir,
             name=config.name, extra_files={"metrics.json": metrics_json, "config.json": config_lib.config_to_json(config)},
         )
         metrics["export_path"] = str(path)

@@ -42,6 +42,7 @@ import numpy as np
 
 import seqkit
 from seqkit import config as config_lib
+from seqkit import distribute
 from seqkit.data import conll, tag_schemes
 from seqkit.plots import plot_learning_curves
 
@@ -95,6 +96,7 @@ class Config:
     patience: int = 8  # Early-stopping patience in epochs, on dev entity F1.
     reduce_lr_patience: int = 3  # Halve the learning rate after this many epochs without dev F1 gain (0: never).
     seed: int = 0  # Seeds initialization and shuffling.
+    distribute: str = "none"  # "none", "mirrored" (local GPUs) or "multi_worker" (TF_CONFIG); batch is per replica.
     # --- Quick mode ---
     quick: bool = False  # A small, fast run on a slice of the data that still exports.
     quick_sentences: int = 3000  # Training sentences kept in quick mode.
@@ -274,48 +276,54 @@ def prepare(config):
 # === Training and evaluation (any backend) ===
 
 
-def train_and_evaluate(config, prepared, workdir):
-    """Builds, trains (early stopping on dev F1) and scores the tagger; returns `(summary, model)`."""
+def train_and_evaluate(config, prepared, workdir, strategy=None):
+    """Builds, trains (early stopping on dev F1) and scores the tagger; returns `(summary, model)`.
+
+    The model is built and trained under `strategy` (`seqkit.distribute`; one device if None).
+    """
     from seqkit.data.bucketing import BucketedBatches
     from seqkit.data.casing import CASING_NAMES
-    
+
     seqkit.set_seed(config.seed)
+    strategy = strategy or distribute.get_strategy()
     tag_names = prepared.tag_names
     word_embedding_dim = config.word_embedding_dim
     if prepared.embedding_matrix is not None:
         word_embedding_dim = int(prepared.embedding_matrix.shape[1])
-    model = seqkit.build_tagger(
-        prepared.word_vocabulary_size,
-        tag_names,
-        char_vocabulary_size=prepared.char_vocabulary_size,
-        casing_size=len(CASING_NAMES),
-        word_embedding_dim=word_embedding_dim,
-        embedding_matrix=prepared.embedding_matrix,
-        char_encoder=None if config.char_encoder == "none" else config.char_encoder,
-        char_embedding_dim=config.char_embedding_dim,
-        char_hidden_dim=config.char_hidden_dim,
-        casing_dim=config.casing_dim,
-        embedding_dropout=config.embedding_dropout,
-        word_dropout=config.word_dropout,
-        cell=config.cell,
-        units=config.units,
-        num_layers=config.num_layers,
-        bidirectional=config.bidirectional,
-        dropout=config.dropout,
-        recurrent_dropout=config.recurrent_dropout,
-        output_dropout=config.output_dropout,
-        output=config.output,
-        constrain_transitions=config.constrain_transitions,
-        tag_scheme=config.tag_scheme,
-    )
-    seqkit.compile_tagger(model, learning_rate=config.learning_rate, clipnorm=config.clipnorm)
+    with strategy.scope():
+        model = seqkit.build_tagger(
+            prepared.word_vocabulary_size,
+            tag_names,
+            char_vocabulary_size=prepared.char_vocabulary_size,
+            casing_size=len(CASING_NAMES),
+            word_embedding_dim=word_embedding_dim,
+            embedding_matrix=prepared.embedding_matrix,
+            char_encoder=None if config.char_encoder == "none" else config.char_encoder,
+            char_embedding_dim=config.char_embedding_dim,
+            char_hidden_dim=config.char_hidden_dim,
+            casing_dim=config.casing_dim,
+            embedding_dropout=config.embedding_dropout,
+            word_dropout=config.word_dropout,
+            cell=config.cell,
+            units=config.units,
+            num_layers=config.num_layers,
+            bidirectional=config.bidirectional,
+            dropout=config.dropout,
+            recurrent_dropout=config.recurrent_dropout,
+            output_dropout=config.output_dropout,
+            output=config.output,
+            constrain_transitions=config.constrain_transitions,
+            tag_scheme=config.tag_scheme,
+        )
+        seqkit.compile_tagger(model, learning_rate=config.learning_rate, clipnorm=config.clipnorm)
 
     def inputs(name):
         return {key: prepared.features[name][key] for key in model.input}
 
     lengths = {name: [len(row) for row in rows] for name, rows in prepared.sentences.items()}
     train_batches = BucketedBatches(
-        inputs("train"), prepared.tag_ids["train"], lengths["train"], config.batch_size, seed=config.seed
+        inputs("train"), prepared.tag_ids["train"], lengths["train"],
+        distribute.global_batch_size(config.batch_size, strategy), seed=config.seed,
     )
     callbacks = [seqkit.EntityF1(inputs("dev"), prepared.gold["dev"], tag_names, scheme=config.tag_scheme)]
     callbacks += seqkit.training_callbacks(
@@ -370,7 +378,9 @@ def train_and_evaluate(config, prepared, workdir):
 
 def check_config(config):
     config_lib.check_choices(
-        config, {"tag_scheme": ("bio", "bioes"), "output": ("crf", "softmax"), "char_encoder": ("cnn", "lstm", "none")}
+        config,
+        {"tag_scheme": ("bio", "bioes"), "output": ("crf", "softmax"), "char_encoder": ("cnn", "lstm", "none"),
+         "distribute": distribute.STRATEGIES},
     )
 
 
@@ -379,10 +389,12 @@ def run(config):
     if config.quick:
         config = quick_config(config)
     check_config(config)
-    workdir = seqkit.training.resolve_workdir(config.workdir)
+    strategy = distribute.get_strategy(config.distribute)
+    workdir, export_dir = distribute.worker_paths(seqkit.training.resolve_workdir(config.workdir), config.export_dir)
+    workdir = Path(workdir)
     print(f"workdir: {workdir}")
     prepared = prepare(config)
-    summary, model = train_and_evaluate(config, prepared, workdir)
+    summary, model = train_and_evaluate(config, prepared, workdir, strategy=strategy)
     predicted = summary.pop("predictions")
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -397,7 +409,7 @@ def run(config):
             model,
             prepared.featurizer,
             prepared.tag_names,
-            export_root=config.export_dir,
+            export_root=export_dir,
             name=config.name,
             extra_files={"metrics.json": metrics_json, "config.json": config_lib.config_to_json(config)},
         )

@@ -43,6 +43,7 @@ import numpy as np
 
 import seqkit
 from seqkit import config as config_lib
+from seqkit import distribute
 from seqkit.data import readers, splits
 from seqkit.plots import plot_confusion_matrix, plot_learning_curves
 
@@ -97,6 +98,7 @@ class Config:
     clipnorm: float = 1.0  # Clip each weight's gradient to this norm (0: off).
     patience: int = 2  # Early-stopping patience in epochs, on dev loss.
     seed: int = 0  # Seeds splits, initialization and shuffling.
+    distribute: str = "none"  # "none", "mirrored" (local GPUs) or "multi_worker" (TF_CONFIG); batch is per replica.
     # --- Quick mode ---
     quick: bool = False  # A small, fast run on a slice of the data that still exports.
     quick_examples: int = 3000  # Training examples kept in quick mode.
@@ -172,13 +174,15 @@ def _slice(pair, count, seed):
 # === Training and evaluation ===
 
 
-def train_and_evaluate(config, workdir, train, dev, test, export=True):
+def train_and_evaluate(config, workdir, train, dev, test, export=True, strategy=None):
     """Trains on `train`, early-stops on `dev`, evaluates on `test`; returns a metrics dict.
 
     `train`, `dev` and `test` are `(texts, labels)` pairs; `dev` may be None,
-    in which case a stratified `dev_fraction` of `train` is held out.
+    in which case a stratified `dev_fraction` of `train` is held out. The model
+    is built and trained under `strategy` (`seqkit.distribute`; one device if None).
     """
     workdir = Path(workdir)
+    strategy = strategy or distribute.get_strategy()
     seqkit.set_seed(config.seed)
     # Labels come from the training data only; an unseen dev/test label is an error, found up front.
     labels = seqkit.LabelEncoder.fit(train[1])
@@ -208,7 +212,8 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True):
 
     def dataset(texts, targets, shuffle=False):
         return seqkit.make_dataset(
-            texts, targets, preprocessor=preprocessor, batch_size=config.batch_size, shuffle=shuffle, seed=config.seed
+            texts, targets, preprocessor=preprocessor, shuffle=shuffle, seed=config.seed,
+            batch_size=distribute.global_batch_size(config.batch_size, strategy),
         )
 
     train_ds = dataset(train[0], train_y, shuffle=True)
@@ -226,27 +231,28 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True):
     if config.naive_bayes:
         fit = seqkit.nbsvm_weights if config.naive_bayes_svm else seqkit.naive_bayes_weights
         prior = ngram_weights(fit, config.ngram_buckets)
-    model = seqkit.build_classifier(
-        vocabulary.size,
-        num_classes=labels.num_classes,
-        head=head,
-        embedding_dim=config.embedding_dim,
-        embedding_dropout=config.embedding_dropout,
-        cell=config.cell,
-        units=config.units,
-        num_layers=config.num_layers,
-        bidirectional=config.bidirectional,
-        dropout=config.dropout,
-        recurrent_dropout=config.recurrent_dropout,
-        pooling=config.pooling,
-        head_dropout=config.head_dropout,
-        ngram_dim=config.ngram_dim,
-        ngram_orders=ngram_orders,
-        ngram_buckets=config.ngram_buckets,
-        naive_bayes_weights=prior,
-        naive_bayes_scale=config.naive_bayes_scale,
-    )
-    seqkit.compile_classifier(model, head=head, learning_rate=config.learning_rate, clipnorm=config.clipnorm)
+    with strategy.scope():
+        model = seqkit.build_classifier(
+            vocabulary.size,
+            num_classes=labels.num_classes,
+            head=head,
+            embedding_dim=config.embedding_dim,
+            embedding_dropout=config.embedding_dropout,
+            cell=config.cell,
+            units=config.units,
+            num_layers=config.num_layers,
+            bidirectional=config.bidirectional,
+            dropout=config.dropout,
+            recurrent_dropout=config.recurrent_dropout,
+            pooling=config.pooling,
+            head_dropout=config.head_dropout,
+            ngram_dim=config.ngram_dim,
+            ngram_orders=ngram_orders,
+            ngram_buckets=config.ngram_buckets,
+            naive_bayes_weights=prior,
+            naive_bayes_scale=config.naive_bayes_scale,
+        )
+        seqkit.compile_classifier(model, head=head, learning_rate=config.learning_rate, clipnorm=config.clipnorm)
 
     start = time.time()
     history = model.fit(
@@ -333,6 +339,9 @@ def count_tokens(preprocessor, texts, batch_size=4096):
 
 
 def check_config(config):
+    config_lib.check_choices(config, {"distribute": distribute.STRATEGIES})
+    if config.stack_nbsvm and config.distribute != "none":
+        raise config_lib.ConfigError("--stack-nbsvm composes its model on one device: use it with --distribute=none.")
     if config.ngram_order < 1:
         raise config_lib.ConfigError(f"--ngram-order must be >= 1. Received: {config.ngram_order}")
     if config.stack_ngram_order < 0:
@@ -356,7 +365,9 @@ def run(config):
     check_config(config)
     if config.quick:
         config = quick_config(config)
-    workdir = seqkit.training.resolve_workdir(config.workdir)
+    strategy = distribute.get_strategy(config.distribute)
+    workdir, export_dir = distribute.worker_paths(seqkit.training.resolve_workdir(config.workdir), config.export_dir)
+    workdir = Path(workdir)
     print(f"workdir: {workdir}")
     data = load_data(config)
     print(f"data: {data.description}")
@@ -380,6 +391,7 @@ def run(config):
                 (splits.take(texts, train_index), splits.take(label_names, train_index)),
                 None,
                 (splits.take(texts, test_index), splits.take(label_names, test_index)),
+                strategy=strategy,
             )
             print(f"fold {fold} accuracy: {metrics['accuracy']:.4f}")
             fold_metrics.append(metrics)
@@ -400,7 +412,9 @@ def run(config):
         y_true, y_pred = np.concatenate(all_true), np.concatenate(all_pred)
         history = fold_metrics[-1]["history"]
     else:
-        summary, trained, (y_true, y_pred) = train_and_evaluate(config, workdir, data.train, data.dev, data.test)
+        summary, trained, (y_true, y_pred) = train_and_evaluate(
+            config, workdir, data.train, data.dev, data.test, strategy=strategy
+        )
         summary["protocol"] = "held-out test set"
         history = summary["history"]
 
@@ -427,7 +441,7 @@ def run(config):
             preprocessor,
             labels.names,
             head=head,
-            export_root=config.export_dir,
+            export_root=export_dir,
             name=config.name,
             extra_files={"metrics.json": metrics_json, "config.json": config_lib.config_to_json(config)},
         )

@@ -30,12 +30,14 @@ import dataclasses
 import json
 import sys
 import time
+from pathlib import Path
 
 import keras
 import numpy as np
 
 import seqkit
 from seqkit import config as config_lib
+from seqkit import distribute
 from seqkit.data import text_windows
 from seqkit.models import language_model
 from seqkit.plots import plot_learning_curves
@@ -74,6 +76,7 @@ class Config:
     patience: int = 3  # Early-stopping patience in epochs, on validation loss.
     reduce_lr_patience: int = 1  # Halve the learning rate after this many epochs without gain (0: never).
     seed: int = 0  # Seeds initialization, shuffling and sampling.
+    distribute: str = "none"  # "none", "mirrored" (local GPUs) or "multi_worker" (TF_CONFIG); batch is per replica.
     # --- Samples and scores ---
     sample_prompt: str = ""  # Prompt of the samples printed during training.
     sample_temperatures: str = "0.5,0.8,1.0"  # Comma-separated temperatures of those samples.
@@ -111,8 +114,11 @@ def quick_config(config):
 def check_config(config):
     config_lib.check_choices(
         config,
-        {"level": text_windows.LEVELS, "dataset": DATASETS, "strategy": ("greedy", "random", "top_k", "top_p")},
+        {"level": text_windows.LEVELS, "dataset": DATASETS, "strategy": ("greedy", "random", "top_k", "top_p"),
+         "distribute": distribute.STRATEGIES},
     )
+    if config.stateful and config.distribute != "none":
+        raise config_lib.ConfigError("--stateful carries each row's state on one device: use it with --distribute=none.")
     if not 0.0 <= config.anneal_to <= 1.0:
         raise config_lib.ConfigError(f"--anneal-to must be in [0, 1]. Received: {config.anneal_to}")
     if not 0.0 < config.anneal_over <= 1.0:
@@ -193,18 +199,16 @@ def prepare(config):
     return Prepared(vocabulary, train_ids, val_ids, len(val_text), description)
 
 
-def datasets(config, prepared):
+def datasets(config, prepared, batch_size):
     if config.stateful:
         train = text_windows.stateful_window_dataset(prepared.train_ids, config.sequence_length, config.batch_size)
         val = text_windows.stateful_window_dataset(
             prepared.val_ids, config.sequence_length, config.batch_size, name="validation"
         )
         return train, val
-    train = text_windows.window_dataset(
-        prepared.train_ids, config.sequence_length, config.batch_size, seed=config.seed
-    )
+    train = text_windows.window_dataset(prepared.train_ids, config.sequence_length, batch_size, seed=config.seed)
     val = text_windows.window_dataset(
-        prepared.val_ids, config.sequence_length, config.batch_size, shuffle=False, name="validation"
+        prepared.val_ids, config.sequence_length, batch_size, shuffle=False, name="validation"
     )
     return train, val
 
@@ -237,12 +241,16 @@ def stateless_copy(config, model, vocabulary_size):
     return copy
 
 
-def train_and_evaluate(config, prepared, workdir):
+def train_and_evaluate(config, prepared, workdir, strategy=None):
+    """Trains and scores the language model under `strategy` (one device if None); returns `(summary, model)`."""
     seqkit.set_seed(config.seed)
+    strategy = strategy or distribute.get_strategy()
+    batch_size = distribute.global_batch_size(config.batch_size, strategy)
     vocabulary = prepared.vocabulary
-    model = build(config, vocabulary.size, stateful=config.stateful)
-    language_model.compile_language_model(model, learning_rate=config.learning_rate, clipnorm=config.clipnorm)
-    train, val = datasets(config, prepared)
+    with strategy.scope():
+        model = build(config, vocabulary.size, stateful=config.stateful)
+        language_model.compile_language_model(model, learning_rate=config.learning_rate, clipnorm=config.clipnorm)
+    train, val = datasets(config, prepared, batch_size)
     anneal = bool(config.max_minutes) and config.anneal_to < 1.0
     callbacks = seqkit.training_callbacks(
         workdir, monitor="val_loss", patience=config.patience,
@@ -274,14 +282,14 @@ def train_and_evaluate(config, prepared, workdir):
         language_model.compile_language_model(model)
     # The restored best weights, measured on windows read from the start of the validation text.
     val_windows = text_windows.window_dataset(
-        prepared.val_ids, config.sequence_length, config.batch_size, shuffle=False, name="validation"
+        prepared.val_ids, config.sequence_length, batch_size, shuffle=False, name="validation"
     )
     val_loss = float(model.evaluate(val_windows, verbose=0, return_dict=True)["loss"])
     report = language_model.loss_report(val_loss, len(prepared.val_ids), prepared.val_characters)
     texts = [text for text in config.score_texts.split("|") if text.strip()]
     scores = language_model.score(model, vocabulary, texts, level=config.level) if texts else []
     # Includes the per-epoch validation and samples.
-    trained_tokens = len(batches) * config.batch_size * config.sequence_length
+    trained_tokens = len(batches) * batch_size * config.sequence_length
     summary = {
         "data": prepared.description,
         "level": config.level,
@@ -320,10 +328,12 @@ def run(config):
     if config.quick:
         config = quick_config(config)
     check_config(config)
-    workdir = seqkit.training.resolve_workdir(config.workdir)
+    strategy = distribute.get_strategy(config.distribute)
+    workdir, export_dir = distribute.worker_paths(seqkit.training.resolve_workdir(config.workdir), config.export_dir)
+    workdir = Path(workdir)
     print(f"workdir: {workdir}")
     prepared = prepare(config)
-    summary, model = train_and_evaluate(config, prepared, workdir)
+    summary, model = train_and_evaluate(config, prepared, workdir, strategy=strategy)
     summary["workdir"] = str(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     plot_learning_curves(summary["history"], workdir / "learning_curve.png")
@@ -342,7 +352,7 @@ def run(config):
             top_k=config.top_k,
             top_p=config.top_p,
             max_new_tokens=config.sample_length,
-            export_root=config.export_dir,
+            export_root=export_dir,
             name=config.name,
             extra_files={"metrics.json": metrics_json, "config.json": config_lib.config_to_json(config)},
         )

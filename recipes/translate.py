@@ -30,11 +30,13 @@ import json
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 
 import seqkit
 from seqkit import config as config_lib
+from seqkit import distribute
 from seqkit.data import readers, splits
 from seqkit.layers.attention import ATTENTIONS
 from seqkit.layers.attention_decoder import DECODER_CELLS, INITIAL_STATES
@@ -78,6 +80,7 @@ class Config:
     clipnorm: float = 1.0  # Clip each weight's gradient to this norm (0: off).
     patience: int = 2  # Early-stopping patience in epochs, on dev loss.
     seed: int = 0  # Seeds the split, initialization and shuffling.
+    distribute: str = "none"  # "none", "mirrored" (local GPUs) or "multi_worker" (TF_CONFIG); batch is per replica.
     # --- Decoding ---
     num_beams: int = 4  # Beam width (1: greedy).
     length_penalty: float = 0.6  # GNMT's length-penalty alpha.
@@ -109,7 +112,8 @@ def quick_config(config):
 
 def check_config(config):
     config_lib.check_choices(
-        config, {"cell": DECODER_CELLS, "attention": ATTENTIONS, "decoder_initial_state": INITIAL_STATES}
+        config, {"cell": DECODER_CELLS, "attention": ATTENTIONS, "decoder_initial_state": INITIAL_STATES,
+                 "distribute": distribute.STRATEGIES}
     )
     for option in ("units", "embedding_dim", "batch_size", "epochs", "num_beams", "max_output_length", "max_length"):
         if getattr(config, option) < 1:
@@ -168,7 +172,9 @@ def run(config):
     check_config(config)
     if config.quick:
         config = quick_config(config)
-    workdir = seqkit.training.resolve_workdir(config.workdir)
+    strategy = distribute.get_strategy(config.distribute)
+    workdir, export_dir = distribute.worker_paths(seqkit.training.resolve_workdir(config.workdir), config.export_dir)
+    workdir = Path(workdir)
     print(f"workdir: {workdir}")
     seqkit.set_seed(config.seed)
     data, description = load_pairs(config)
@@ -189,14 +195,16 @@ def run(config):
 
     def dataset(sources, targets, shuffle=False):
         return seqkit.data.make_pair_dataset(
-            sources, targets, source_preprocessor=source, target_preprocessor=target, batch_size=config.batch_size,
+            sources, targets, source_preprocessor=source, target_preprocessor=target,
+            batch_size=distribute.global_batch_size(config.batch_size, strategy),
             shuffle=shuffle, seed=config.seed,
         )
 
-    model = seq2seq.build_seq2seq(
-        vocabularies[0].size, vocabularies[1].size, name="translate", **seq2seq.options_from(config)
-    )
-    seq2seq.compile_seq2seq(model, learning_rate=config.learning_rate, clipnorm=config.clipnorm)
+    with strategy.scope():
+        model = seq2seq.build_seq2seq(
+            vocabularies[0].size, vocabularies[1].size, name="translate", **seq2seq.options_from(config)
+        )
+        seq2seq.compile_seq2seq(model, learning_rate=config.learning_rate, clipnorm=config.clipnorm)
     start = time.time()
     history = model.fit(
         dataset(train_x, train_y, shuffle=True),
@@ -279,7 +287,7 @@ def run(config):
     if config.export:
         path = seqkit.export_seq2seq(
             model, source, vocabularies[1], target_level="word", max_length=config.max_output_length,
-            num_beams=config.num_beams, length_penalty=config.length_penalty, export_root=config.export_dir,
+            num_beams=config.num_beams, length_penalty=config.length_penalty, export_root=export_dir,
             name=config.name, extra_files={"metrics.json": metrics_json, "config.json": config_lib.config_to_json(config)},
         )
         metrics["export_path"] = str(path)
