@@ -19,7 +19,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("config", "data", "decoding", "export", "layers", "metrics", "models", "optimizers", "plots", "testing", "training", "translation", "utils")
+_SUBMODULES = ("config", "data", "decoding", "distribute", "export", "layers", "metrics", "models", "optimizers", "plots", "testing", "training", "translation", "utils")
 _NAMES = {
     "seqkit.data": (
         "BucketedBatches", "CharTokenizer", "DataError", "LabelEncoder", "NewsTokenizer", "TagFeaturizer",

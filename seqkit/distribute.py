@@ -1,9 +1,10 @@
 """Data-parallel training on `tf.distribute`: a strategy by name, the global batch, and the chief.
 
-The strategies are TensorFlow's. On another backend `get_strategy("none")`
-is a one-device stand-in (so recipes run unchanged on JAX), and Keras' own
-`keras.distribution.DataParallel` does the data-parallel job (see the
-README's scaling section).
+The strategies are TensorFlow's. On another backend `"none"` is a one-device
+stand-in (so the recipes run unchanged on JAX), and data parallelism is Keras'
+own `keras.distribution.DataParallel` (see the README's scaling section; JAX
+shards every batch evenly, so it needs batches that divide among the devices,
+which the recipes' length-bucketed and final partial batches do not).
 
 Keras 3.15's TensorFlow trainer has two faults under `tf.distribute`, which
 `get_strategy` mends once, for the strategies that need it:
@@ -63,8 +64,8 @@ def get_strategy(name="none", devices=None):
         if name == "none":
             return OneDevice()
         raise ValueError(
-            f"`distribute={name!r}` uses tf.distribute, which needs KERAS_BACKEND=tensorflow. On "
-            f"{keras.backend.backend()!r}, use keras.distribution.DataParallel (see the README's scaling section)."
+            f"`distribute={name!r}` uses tf.distribute and needs KERAS_BACKEND=tensorflow. On "
+            f"{keras.backend.backend()!r}, set keras.distribution.DataParallel (see the README's scaling section)."
         )
     import tensorflow as tf
 

@@ -24,37 +24,74 @@ def run_python(code, env=None, timeout=600):
 
 # === Mirrored: the same trajectory as one device ===
 
+# Trains a seqkit classifier for 3 epochs of SGD with a global batch of 16, on one device and then
+# on two, in one process; prints both loss trajectories. SETUP runs first; PARALLEL is
+# `(strategy, replicas, global batch)` for the second run.
 TRAJECTORY = """
     import json
     import numpy as np
-    from seqkit import distribute
-    replicas = {replicas}
-    devices = distribute.use_logical_cpus(2)
     import keras
     import seqkit
-    strategy = distribute.get_strategy("mirrored", devices[:replicas]) if replicas > 1 else distribute.get_strategy()
-    rng = np.random.default_rng(0)
-    lengths = rng.integers(3, 12, size=96)
-    ids = np.array([np.pad(rng.integers(1, 40, size=n), (0, 12 - n)) for n in lengths], "int32")
-    labels = (ids[:, 0] > 20).astype("float32")
-    with strategy.scope():
-        keras.utils.set_random_seed(0)
-        model = seqkit.build_classifier(40, units=8, embedding_dim=8, head_dropout=0.0)
-        model.compile(optimizer=keras.optimizers.SGD(0.5), loss="binary_crossentropy")
-    batch = distribute.global_batch_size(16 // replicas, strategy)
-    history = model.fit(ids, labels, batch_size=batch, epochs=3, shuffle=False, verbose=0)
-    print(json.dumps({{"replicas": strategy.num_replicas_in_sync, "batch": batch, "loss": history.history["loss"]}}))
+    from seqkit import distribute
+    SETUP
+
+    def train(strategy, batch):
+        rng = np.random.default_rng(0)
+        lengths = rng.integers(3, 12, size=96)
+        ids = np.array([np.pad(rng.integers(1, 40, size=n), (0, 12 - n)) for n in lengths], "int32")
+        labels = (ids[:, 0] > 20).astype("float32")
+        with strategy.scope():
+            keras.utils.set_random_seed(0)
+            model = seqkit.build_classifier(40, units=8, embedding_dim=8, head_dropout=0.0)
+            model.compile(optimizer=keras.optimizers.SGD(0.5), loss="binary_crossentropy")
+        return model.fit(ids, labels, batch_size=batch, epochs=3, shuffle=False, verbose=0).history["loss"]
+
+    single = train(distribute.get_strategy(), 16)
+    strategy, replicas, batch = PARALLEL
+    parallel = train(strategy, batch)
+    print(json.dumps({"single": single, "parallel": parallel, "replicas": replicas}))
 """
 
 
+def trajectories(setup, parallel, env=None):
+    code = TRAJECTORY.replace("SETUP", setup).replace("PARALLEL", parallel)
+    return json.loads(run_python(code, env).splitlines()[-1])
+
+
 def test_mirrored_over_two_cpus_follows_the_single_device_trajectory():
-    single = json.loads(run_python(TRAJECTORY.format(replicas=1)).splitlines()[-1])
-    mirrored = json.loads(run_python(TRAJECTORY.format(replicas=2)).splitlines()[-1])
+    result = trajectories(
+        "devices = distribute.use_logical_cpus(2)",
+        "(lambda s: (s, s.num_replicas_in_sync, distribute.global_batch_size(8, s)))"
+        "(distribute.get_strategy('mirrored', devices))",
+    )
     # 8 per replica on 2 replicas is the single device's batch of 16: the same updates.
-    assert (single["replicas"], single["batch"]) == (1, 16)
-    assert (mirrored["replicas"], mirrored["batch"]) == (2, 16)
-    assert single["loss"][0] > single["loss"][-1]  # It trains.
-    assert mirrored["loss"] == pytest.approx(single["loss"], rel=1e-5)
+    assert result["replicas"] == 2
+    assert result["single"][0] > result["single"][-1]  # It trains.
+    assert result["parallel"] == pytest.approx(result["single"], rel=1e-5)
+
+
+def test_on_jax_keras_data_parallel_follows_the_same_trajectory_and_get_strategy_says_where_to_look():
+    # The README's scaling section: on JAX, Keras' own DataParallel over the local devices.
+    pytest.importorskip("jax")
+    env = {"KERAS_BACKEND": "jax", "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    result = trajectories(
+        "",
+        "(keras.distribution.set_distribution(keras.distribution.DataParallel()),"
+        " (distribute.get_strategy(), len(keras.distribution.distribution().device_mesh.devices), 16))[1]",
+        env,
+    )
+    # The second run's batches of 16 were split over the two devices (the global batch stays 16).
+    assert result["replicas"] == 2
+    assert result["parallel"] == pytest.approx(result["single"], rel=1e-5)
+    assert "set keras.distribution.DataParallel" in run_python(
+        """
+        from seqkit import distribute
+        try:
+            distribute.get_strategy("mirrored")
+        except ValueError as error:
+            print(error)
+        """, env,
+    )
 
 
 # === Multi-worker: two local processes, TF_CONFIG, the chief exports ===
