@@ -1,0 +1,380 @@
+"""Training speed of seqkit against the plain Keras way and PyTorch, with model FLOP utilization.
+
+Usage (from the repository root, with SEQKIT_DATA_DIR pointing at the datasets):
+
+    python benchmarks/perf.py classifier   # BiLSTM classifier (the sentiment recipe's, n-gram branch off) on MR
+    python benchmarks/perf.py charlm       # the textgen recipe's LSTM 2x512 on tiny-shakespeare windows
+    python benchmarks/perf.py table        # regenerate the table in benchmarks/README.md
+
+Every variant trains the same architecture in a fresh process (so its peak memory is its own), `repeats`
+times, after a warm-up:
+- **seqkit**: the recipe's pipeline: length-bucketed `tf.data` batches and masking for the classifier,
+  streamed `tf.data` windows for the LM; on TensorFlow, and on JAX (`KERAS_BACKEND=jax`);
+- **plain** (comparison a): the same Keras model fed numpy arrays the keras-io way: every text padded to the
+  longest, every window materialized;
+- **torch** (comparison b): the PyTorch CPU equivalent (`pip install -e ".[bench]"` installs torch 2.13.0):
+  `nn.LSTM` over packed sequences for the classifier, over windows for the LM, Adam, the same batch.
+
+Throughput counts real tokens only (padding is work, not progress). Model FLOP utilization (MFU) is the
+model's training FLOPs per real token (3x the forward matmuls: 2 * 4H(E + H) per LSTM direction and layer,
+plus the output layer) times tokens/s, over a float32 matmul peak measured in the same run (numpy and
+TensorFlow, 2048 x 2048, the best of 5). Results go to `benchmarks/results/perf_<model>.json`.
+"""
+
+import datetime
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from sentiment import RESULTS, write_section  # noqa: E402
+
+BEGIN, END = "<!-- perf:begin -->", "<!-- perf:end -->"
+REPEATS = int(os.environ.get("SEQKIT_PERF_REPEATS", "3"))
+VARIANTS = (("seqkit", "tensorflow"), ("seqkit", "jax"), ("plain", "tensorflow"), ("torch", None))
+
+# The models: the recipes' defaults (the classifier without its n-gram branch, which PyTorch would need hand-built).
+CLASSIFIER = {"embedding_dim": 128, "units": 64, "batch_size": 32, "max_vocabulary": 30000}
+CHARLM = {"embedding_dim": 64, "units": 512, "num_layers": 2, "batch_size": 32, "sequence_length": 256,
+          "timed_batches": int(os.environ.get("SEQKIT_PERF_LM_BATCHES", "8"))}
+
+
+def lstm_training_flops_per_token(input_dim, units, directions=1):
+    """3x the forward matmul FLOPs of one LSTM layer per token: `3 * directions * 2 * 4H(E + H)`.
+
+    Examples:
+    >>> lstm_training_flops_per_token(128, 64, directions=2)
+    589824
+    """
+    return 3 * directions * 2 * 4 * units * (input_dim + units)
+
+
+def model_flops_per_token(name, vocabulary_size):
+    if name == "classifier":
+        return lstm_training_flops_per_token(CLASSIFIER["embedding_dim"], CLASSIFIER["units"], directions=2)
+    units = CHARLM["units"]
+    flops = lstm_training_flops_per_token(CHARLM["embedding_dim"], units)
+    flops += (CHARLM["num_layers"] - 1) * lstm_training_flops_per_token(units, units)
+    return flops + 3 * 2 * units * vocabulary_size  # The softmax layer, at every position.
+
+
+def matmul_peak(size=2048, repeats=5):
+    """Float32 GFLOP/s of a square matmul, the best of numpy and TensorFlow over `repeats` runs."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((size, size)).astype("float32") for _ in range(2))
+    flops = 2 * size**3
+    timings = {}
+    ta, tb = tf.constant(a), tf.constant(b)
+    tf_matmul = tf.function(lambda: tf.reduce_sum(tf.linalg.matmul(ta, tb)))
+    for name, run in (("numpy", lambda: (a @ b).sum()), ("tensorflow", lambda: tf_matmul().numpy())):
+        run()
+        best = min(_timed(run) for _ in range(repeats))
+        timings[name] = round(flops / best / 1e9, 1)
+    return timings
+
+
+def _timed(function):
+    start = time.perf_counter()
+    function()
+    return time.perf_counter() - start
+
+
+# === Data ===
+
+
+def classifier_data():
+    import seqkit
+
+    texts, labels = seqkit.datasets.load_mr()["all"]
+    tokenizer = seqkit.get_tokenizer({"type": "word", "lowercase": True})
+    vocabulary = seqkit.Vocabulary.build(tokenizer.iter_tokenize(texts), max_size=CLASSIFIER["max_vocabulary"])
+    ids = [vocabulary.encode(tokens) for tokens in tokenizer.iter_tokenize(texts)]
+    return texts, np.array([label == "pos" for label in labels], "float32"), ids, vocabulary
+
+
+def charlm_data():
+    import seqkit
+    from seqkit.data import text_windows
+
+    text = seqkit.datasets.load_tinyshakespeare()
+    tokens = text_windows.text_to_tokens(text[: int(0.9 * len(text))], "char")
+    vocabulary = text_windows.build_lm_vocabulary(tokens)
+    return np.asarray(vocabulary.encode(tokens), dtype="int32"), vocabulary
+
+
+# === One variant, in its own process ===
+
+
+def save_arrays(name, path):
+    """The token ids every variant trains on, as numpy arrays, so PyTorch's process needs no TensorFlow."""
+    if name == "classifier":
+        _, labels, ids, vocabulary = classifier_data()
+        np.savez(path, ids=np.concatenate(ids), lengths=[len(row) for row in ids], labels=labels,
+                 vocabulary_size=vocabulary.size)
+    else:
+        stream, vocabulary = charlm_data()
+        np.savez(path, stream=stream, vocabulary_size=vocabulary.size)
+    return int(vocabulary.size)
+
+
+def load_arrays(path):
+    arrays = dict(np.load(path))
+    if "lengths" in arrays:
+        arrays["ids"] = np.split(arrays["ids"], np.cumsum(arrays["lengths"])[:-1])
+    arrays["vocabulary_size"] = int(arrays["vocabulary_size"])
+    return arrays
+
+
+def run_variant(name, variant, arrays_path):
+    """Trains one variant `REPEATS` times; returns tokens/s per repeat and the process's peak memory."""
+    if variant == "torch":
+        arrays = load_arrays(arrays_path)
+        rates = (torch_classifier if name == "classifier" else torch_charlm)(arrays)
+    else:
+        rates = (keras_classifier if name == "classifier" else keras_charlm)(plain=variant == "plain")
+    return {"tokens_per_second": rates, "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+
+
+def keras_classifier(plain):
+    import keras
+
+    import seqkit
+
+    texts, labels, ids, vocabulary = classifier_data()
+    keras.utils.set_random_seed(0)
+    model = seqkit.build_classifier(vocabulary.size, embedding_dim=CLASSIFIER["embedding_dim"],
+                                    units=CLASSIFIER["units"], ngram_dim=0)
+    seqkit.compile_classifier(model)
+    tokens = sum(len(row) for row in ids)
+    if plain:
+        longest = max(len(row) for row in ids)
+        padded = np.zeros((len(ids), longest), "int32")
+        for row, values in enumerate(ids):
+            padded[row, : len(values)] = values
+
+        def epoch():
+            model.fit(padded, labels, batch_size=CLASSIFIER["batch_size"], epochs=1, shuffle=True, verbose=0)
+    else:
+        preprocessor = seqkit.TextPreprocessor(seqkit.get_tokenizer({"type": "word", "lowercase": True}), vocabulary)
+        dataset = seqkit.make_dataset(texts, labels, preprocessor=preprocessor, batch_size=CLASSIFIER["batch_size"],
+                                      shuffle=True, seed=0)
+
+        def epoch():
+            model.fit(dataset, epochs=1, verbose=0)
+    epoch()  # Warm-up: tracing and compilation.
+    return [round(tokens / _timed(epoch), 1) for _ in range(REPEATS)]
+
+
+def keras_charlm(plain):
+    import keras
+
+    from seqkit.data import text_windows
+    from seqkit.models import language_model
+
+    stream, vocabulary = charlm_data()
+    keras.utils.set_random_seed(0)
+    model = language_model.build_language_model(
+        vocabulary.size, embedding_dim=CHARLM["embedding_dim"], units=CHARLM["units"],
+        num_layers=CHARLM["num_layers"], dropout=0.2, output_dropout=0.2,
+    )
+    language_model.compile_language_model(model, learning_rate=3e-3, clipnorm=1.0)
+    batch, length, steps = CHARLM["batch_size"], CHARLM["sequence_length"], CHARLM["timed_batches"]
+    if plain:  # keras-io's way: every window in one numpy array, fed to fit.
+        starts = np.arange(0, len(stream) - length - 1, length)[: batch * (steps + 2)]
+        inputs = np.stack([stream[s : s + length] for s in starts]).astype("int32")
+        targets = np.stack([stream[s + 1 : s + length + 1] for s in starts]).astype("int32")
+
+        def run(count):
+            model.fit(inputs[: batch * count], targets[: batch * count], batch_size=batch, epochs=1, verbose=0)
+    else:
+        dataset = text_windows.window_dataset(stream, length, batch, seed=0)
+
+        def run(count):
+            model.fit(dataset.take(count), epochs=1, verbose=0)
+    run(2)  # Warm-up: tracing and compilation.
+    return [round(batch * length * steps / _timed(lambda: run(steps)), 1) for _ in range(REPEATS)]
+
+
+def torch_classifier(arrays):
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    torch.set_num_threads(os.cpu_count())
+    labels, ids, vocabulary_size = arrays["labels"], arrays["ids"], arrays["vocabulary_size"]
+
+    class BiLSTMClassifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.Embedding(vocabulary_size, CLASSIFIER["embedding_dim"], padding_idx=0)
+            self.lstm = nn.LSTM(CLASSIFIER["embedding_dim"], CLASSIFIER["units"], batch_first=True,
+                                bidirectional=True)
+            self.output = nn.Linear(2 * CLASSIFIER["units"], 1)
+
+        def forward(self, token_ids, lengths):
+            packed = nn.utils.rnn.pack_padded_sequence(self.embedding(token_ids), lengths, batch_first=True,
+                                                       enforce_sorted=False)
+            states, _ = nn.utils.rnn.pad_packed_sequence(self.lstm(packed)[0], batch_first=True,
+                                                         padding_value=-1e9)
+            return self.output(states.max(dim=1).values).squeeze(-1)
+
+    model = BiLSTMClassifier()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_function = nn.BCEWithLogitsLoss()
+    tokens = sum(len(row) for row in ids)
+    rng = np.random.default_rng(0)
+
+    def epoch():
+        order = rng.permutation(len(ids))
+        for begin in range(0, len(order), CLASSIFIER["batch_size"]):
+            rows = order[begin : begin + CLASSIFIER["batch_size"]]
+            lengths = torch.tensor([max(len(ids[row]), 1) for row in rows])
+            batch = torch.zeros((len(rows), int(lengths.max())), dtype=torch.long)
+            for index, row in enumerate(rows):
+                batch[index, : len(ids[row])] = torch.tensor(ids[row])
+            optimizer.zero_grad()
+            loss = loss_function(model(batch, lengths), torch.from_numpy(labels[rows]))
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+
+    epoch()
+    return [round(tokens / _timed(epoch), 1) for _ in range(REPEATS)]
+
+
+def torch_charlm(arrays):
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    torch.set_num_threads(os.cpu_count())
+    stream, vocabulary_size = arrays["stream"], arrays["vocabulary_size"]
+    batch, length, steps = CHARLM["batch_size"], CHARLM["sequence_length"], CHARLM["timed_batches"]
+
+    class CharLM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.Embedding(vocabulary_size, CHARLM["embedding_dim"])
+            self.lstm = nn.LSTM(CHARLM["embedding_dim"], CHARLM["units"], num_layers=CHARLM["num_layers"],
+                                dropout=0.2, batch_first=True)
+            self.dropout = nn.Dropout(0.2)
+            self.output = nn.Linear(CHARLM["units"], vocabulary_size)
+
+        def forward(self, token_ids):
+            return self.output(self.dropout(self.lstm(self.embedding(token_ids))[0]))
+
+    model = CharLM()
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    loss_function = nn.CrossEntropyLoss()
+    rng = np.random.default_rng(0)
+    stream = torch.from_numpy(np.asarray(stream, "int64"))
+
+    def run(count):
+        for _ in range(count):
+            starts = rng.integers(0, len(stream) - length - 1, batch)
+            inputs = torch.stack([stream[s : s + length] for s in starts])
+            targets = torch.stack([stream[s + 1 : s + length + 1] for s in starts])
+            optimizer.zero_grad()
+            loss = loss_function(model(inputs).reshape(-1, vocabulary_size), targets.reshape(-1))
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+
+    run(2)
+    return [round(batch * length * steps / _timed(lambda: run(steps)), 1) for _ in range(REPEATS)]
+
+
+# === The run: every variant in a subprocess, then the table ===
+
+
+def run(name):
+    from sentiment import machine
+
+    import tempfile
+
+    peak = matmul_peak()
+    arrays_path = Path(tempfile.mkdtemp(prefix="seqkit-perf-")) / "arrays.npz"
+    vocabulary_size = save_arrays(name, arrays_path)
+    flops_per_token = model_flops_per_token(name, vocabulary_size)
+    result = {"model": name, "machine": machine(), "matmul_peak_gflops": peak, "flops_per_token": flops_per_token,
+              "repeats": REPEATS, "date": datetime.date.today().isoformat(), "variants": {}}
+    if name == "charlm":
+        result["timed_batches"] = CHARLM["timed_batches"]
+    for variant, backend in VARIANTS:
+        if variant == "torch" and not _importable("torch"):
+            print("torch is not installed (pip install -e '.[bench]'): skipping comparison (b)")
+            continue
+        env = {**os.environ, **({"KERAS_BACKEND": backend} if backend else {})}
+        completed = subprocess.run(
+            [sys.executable, __file__, "variant", name, variant, str(arrays_path)], env=env, capture_output=True,
+            text=True,
+        )
+        if completed.returncode != 0:
+            raise RuntimeError(f"{variant} ({backend}) failed:\n{completed.stderr[-3000:]}")
+        measured = json.loads(completed.stdout.strip().splitlines()[-1])
+        label = variant if variant != "seqkit" else f"seqkit ({backend})"
+        result["variants"][label] = measured
+        print(label, measured, flush=True)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"perf_{name}.json").write_text(json.dumps(result, indent=2))
+    render_table()
+
+
+def _importable(module):
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def render_table():
+    lines = []
+    for name in ("classifier", "charlm"):
+        path = RESULTS / f"perf_{name}.json"
+        if not path.exists():
+            continue
+        result = json.loads(path.read_text())
+        peak = max(result["matmul_peak_gflops"].values())
+        variants = result["variants"]
+        median = {label: statistics.median(v["tokens_per_second"]) for label, v in variants.items()}
+        seqkit_best = max(rate for label, rate in median.items() if label.startswith("seqkit"))
+        lines += [f"**{name}** (`python benchmarks/perf.py {name}`, {result['date']}, {result['machine']['cpu']}, "
+                  f"{result['machine']['cores']} cores; matmul peak {peak:.1f} GFLOP/s, "
+                  f"{result['flops_per_token'] / 1e6:.2f} MFLOP per trained token; median of {result['repeats']})",
+                  "",
+                  "| variant | tokens/s (median) | spread (min–max) | MFU | peak memory | best seqkit ÷ this |",
+                  "|---|---|---|---|---|---|"]
+        for label, measured in variants.items():
+            rates = measured["tokens_per_second"]
+            mfu = median[label] * result["flops_per_token"] / (peak * 1e9)
+            lines.append(f"| {label} | {median[label]:,.0f} | {min(rates):,.0f}–{max(rates):,.0f} | {100 * mfu:.1f}% | "
+                         f"{measured['peak_memory_mb']:,} MB | {seqkit_best / median[label]:.2f}× |")
+        lines.append("")
+    write_section(BEGIN, END, lines)
+
+
+def main(argv):
+    if argv[:1] == ["variant"]:
+        print(json.dumps(run_variant(*argv[1:4])))
+        return 0
+    if len(argv) != 1 or argv[0] not in ("classifier", "charlm", "table"):
+        print(__doc__)
+        return 2
+    if argv[0] != "table":
+        run(argv[0])
+    render_table()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
