@@ -22,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from baselines import crfsuite_tagger, sentence_features  # noqa: E402
-from sentiment import RESULTS, load_recipe, machine, summarize, write_section  # noqa: E402
+from sentiment import RESULTS, command_line, load_recipe, machine, summarize, write_section  # noqa: E402
 
 SEEDS = tuple(int(s) for s in os.environ.get("SEQKIT_BENCHMARK_SEEDS", "0,1,2").split(","))
 
@@ -153,13 +153,7 @@ def render_tables():
 
 
 def main(argv):
-    if len(argv) != 1 or argv[0] not in (*CONFIGS, "table"):
-        print(__doc__)
-        return 2
-    if argv[0] != "table":
-        run_task(argv[0])
-    render_tables()
-    return 0
+    return command_line(argv, CONFIGS, run_task, render_tables, __doc__)
 
 
 if __name__ == "__main__":

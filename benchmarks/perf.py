@@ -36,7 +36,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from sentiment import RESULTS, write_section  # noqa: E402
+from sentiment import RESULTS, command_line, write_section  # noqa: E402
 
 BEGIN, END = "<!-- perf:begin -->", "<!-- perf:end -->"
 REPEATS = int(os.environ.get("SEQKIT_PERF_REPEATS", "3"))
@@ -367,13 +367,7 @@ def main(argv):
     if argv[:1] == ["variant"]:
         print(json.dumps(run_variant(*argv[1:4])))
         return 0
-    if len(argv) != 1 or argv[0] not in ("classifier", "charlm", "table"):
-        print(__doc__)
-        return 2
-    if argv[0] != "table":
-        run(argv[0])
-    render_table()
-    return 0
+    return command_line(argv, ("classifier", "charlm"), run, render_table, __doc__)
 
 
 if __name__ == "__main__":

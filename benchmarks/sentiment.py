@@ -285,6 +285,17 @@ def write_section(begin_marker, end_marker, lines):
     readme.write_text(text[:begin] + "\n" + "\n".join(lines) + "\n" + text[end:])
 
 
+def command_line(argv, tasks, run, render, doc):
+    """A benchmark's `main`: `argv` is one of `tasks` (run it, then `render` the tables) or `table` (render only)."""
+    if len(argv) != 1 or argv[0] not in (*tasks, "table"):
+        print(doc)
+        return 2
+    if argv[0] != "table":
+        run(argv[0])
+    render()
+    return 0
+
+
 def main(argv):
     tasks = {"mr": benchmark_mr, "imdb": benchmark_imdb, "throughput": benchmark_throughput}
     if len(argv) != 1 or argv[0] not in (*tasks, "table"):

@@ -6,7 +6,7 @@ Usage (from the repository root, with SEQKIT_DATA_DIR pointing at the datasets):
     python benchmarks/seq2seq.py translate   # recipes/translate.py, Bahdanau vs none, seeds 0-2
     python benchmarks/seq2seq.py table       # regenerate the table in benchmarks/README.md
 
-`SEQKIT_BENCHMARK_SEEDS=1` runs fewer seeds; `SEQKIT_TRANSLATE_OVERRIDES="--max-pairs=40000 ..."`
+`SEQKIT_BENCHMARK_SEEDS=1` runs fewer seeds, `SEQKIT_BENCHMARK_ATTENTIONS=bahdanau` one side; `SEQKIT_TRANSLATE_OVERRIDES="--max-pairs=40000 ..."`
 and `SEQKIT_DATES_OVERRIDES="--quick"` replace the runs' extra options. Each (task, attention) writes
 `benchmarks/results/seq2seq_<task>_<attention>.json`, keyed by the recipe command (one table per set of
 options), seed by seed, so a cut run keeps what it finished and runs with other options are kept too.
@@ -23,7 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from sentiment import RESULTS, load_recipe, machine, write_section  # noqa: E402
+from sentiment import RESULTS, command_line, load_recipe, machine, write_section  # noqa: E402
 
 BEGIN, END = "<!-- seq2seq:begin -->", "<!-- seq2seq:end -->"
 ATTENTIONS = ("bahdanau", "none")
@@ -50,7 +50,7 @@ def recipe_command(task, attention):
 def run(task):
     seeds = range(int(os.environ.get("SEQKIT_BENCHMARK_SEEDS", "3")))
     for seed in seeds:
-        for attention in ATTENTIONS:
+        for attention in os.environ.get("SEQKIT_BENCHMARK_ATTENTIONS", ",".join(ATTENTIONS)).split(","):
             path = RESULTS / f"seq2seq_{task}_{attention}.json"
             command = recipe_command(task, attention)
             runs = json.loads(path.read_text()) if path.exists() else {}
@@ -130,13 +130,7 @@ def table(task, by_attention):
 
 
 def main(argv):
-    if len(argv) != 1 or argv[0] not in ("dates", "translate", "table"):
-        print(__doc__)
-        return 2
-    if argv[0] != "table":
-        run(argv[0])
-    render_table()
-    return 0
+    return command_line(argv, ("dates", "translate"), run, render_table, __doc__)
 
 
 if __name__ == "__main__":
