@@ -70,6 +70,7 @@ class Config:
     min_delta: float = 0.001  # The smallest dev-loss gain (nats/char) that counts as progress for early stopping.
     seed: int = 0  # Seeds the data, initialization and shuffling.
     distribute: str = "none"  # "none", "mirrored" (local GPUs) or "multi_worker" (TF_CONFIG); batch is per replica.
+    precision: str = "float32"  # "float32", "mixed_float16" (GPUs) or "mixed_bfloat16" (TPUs, recent CPUs).
     # --- Decoding ---
     num_beams: int = 4  # Beam width (1: greedy).
     length_penalty: float = 0.6  # GNMT's length-penalty alpha.
@@ -99,7 +100,7 @@ def check_config(config):
     config_lib.check_choices(
         config,
         {"cell": DECODER_CELLS, "attention": ATTENTIONS, "decoder_initial_state": INITIAL_STATES,
-         "distribute": distribute.STRATEGIES},
+         "distribute": distribute.STRATEGIES, "precision": seqkit.training.PRECISIONS},
     )
     for option in ("num_train", "num_dev", "num_test", "units", "embedding_dim", "batch_size", "epochs",
                    "num_beams", "max_output_length"):
@@ -160,7 +161,7 @@ def run(config):
             shuffle=shuffle, seed=config.seed,
         )
 
-    with strategy.scope():
+    with strategy.scope(), seqkit.training.precision(config.precision):
         model = seq2seq.build_seq2seq(
             source_vocabulary.size, target_vocabulary.size, name="dates", **seq2seq.options_from(config)
         )

@@ -97,6 +97,7 @@ class Config:
     reduce_lr_patience: int = 3  # Halve the learning rate after this many epochs without dev F1 gain (0: never).
     seed: int = 0  # Seeds initialization and shuffling.
     distribute: str = "none"  # "none", "mirrored" (local GPUs) or "multi_worker" (TF_CONFIG); batch is per replica.
+    precision: str = "float32"  # "float32", "mixed_float16" (GPUs) or "mixed_bfloat16" (TPUs, recent CPUs).
     # --- Quick mode ---
     quick: bool = False  # A small, fast run on a slice of the data that still exports.
     quick_sentences: int = 3000  # Training sentences kept in quick mode.
@@ -290,7 +291,7 @@ def train_and_evaluate(config, prepared, workdir, strategy=None):
     word_embedding_dim = config.word_embedding_dim
     if prepared.embedding_matrix is not None:
         word_embedding_dim = int(prepared.embedding_matrix.shape[1])
-    with strategy.scope():
+    with strategy.scope(), seqkit.training.precision(config.precision):
         model = seqkit.build_tagger(
             prepared.word_vocabulary_size,
             tag_names,
@@ -380,7 +381,7 @@ def check_config(config):
     config_lib.check_choices(
         config,
         {"tag_scheme": ("bio", "bioes"), "output": ("crf", "softmax"), "char_encoder": ("cnn", "lstm", "none"),
-         "distribute": distribute.STRATEGIES},
+         "distribute": distribute.STRATEGIES, "precision": seqkit.training.PRECISIONS},
     )
 
 

@@ -99,6 +99,7 @@ class Config:
     patience: int = 2  # Early-stopping patience in epochs, on dev loss.
     seed: int = 0  # Seeds splits, initialization and shuffling.
     distribute: str = "none"  # "none", "mirrored" (local GPUs) or "multi_worker" (TF_CONFIG); batch is per replica.
+    precision: str = "float32"  # "float32", "mixed_float16" (GPUs) or "mixed_bfloat16" (TPUs, recent CPUs).
     # --- Quick mode ---
     quick: bool = False  # A small, fast run on a slice of the data that still exports.
     quick_examples: int = 3000  # Training examples kept in quick mode.
@@ -231,7 +232,7 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True, strategy=
     if config.naive_bayes:
         fit = seqkit.nbsvm_weights if config.naive_bayes_svm else seqkit.naive_bayes_weights
         prior = ngram_weights(fit, config.ngram_buckets)
-    with strategy.scope():
+    with strategy.scope(), seqkit.training.precision(config.precision):
         model = seqkit.build_classifier(
             vocabulary.size,
             num_classes=labels.num_classes,
@@ -339,7 +340,7 @@ def count_tokens(preprocessor, texts, batch_size=4096):
 
 
 def check_config(config):
-    config_lib.check_choices(config, {"distribute": distribute.STRATEGIES})
+    config_lib.check_choices(config, {"distribute": distribute.STRATEGIES, "precision": seqkit.training.PRECISIONS})
     if config.stack_nbsvm and config.distribute != "none":
         raise config_lib.ConfigError("--stack-nbsvm composes its model on one device: use it with --distribute=none.")
     if config.ngram_order < 1:

@@ -28,6 +28,7 @@ the wrong type are errors. Figures and the commands that produced them are in
 
 import dataclasses
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -52,6 +53,7 @@ class Config:
     data_dir: str | None = None  # Dataset folder; default: $SEQKIT_DATA_DIR, the cache, or a download.
     text: str | None = None  # Your own plain-text file.
     encoding: str = "utf-8"  # Encoding of --text.
+    memory_limit_mb: float = 512.0  # A --text file larger than this streams from disk instead of loading (0: never).
     level: str = "char"  # "char" or "word".
     train_fraction: float = 0.9  # The first part trains, the rest validates.
     min_freq: int = 1  # Keep tokens seen at least this often (rarer ones become <unk>).
@@ -77,6 +79,7 @@ class Config:
     reduce_lr_patience: int = 1  # Halve the learning rate after this many epochs without gain (0: never).
     seed: int = 0  # Seeds initialization, shuffling and sampling.
     distribute: str = "none"  # "none", "mirrored" (local GPUs) or "multi_worker" (TF_CONFIG); batch is per replica.
+    precision: str = "float32"  # "float32", "mixed_float16" (GPUs) or "mixed_bfloat16" (TPUs, recent CPUs).
     # --- Samples and scores ---
     sample_prompt: str = ""  # Prompt of the samples printed during training.
     sample_temperatures: str = "0.5,0.8,1.0"  # Comma-separated temperatures of those samples.
@@ -115,8 +118,12 @@ def check_config(config):
     config_lib.check_choices(
         config,
         {"level": text_windows.LEVELS, "dataset": DATASETS, "strategy": ("greedy", "random", "top_k", "top_p"),
-         "distribute": distribute.STRATEGIES},
+         "distribute": distribute.STRATEGIES, "precision": seqkit.training.PRECISIONS},
     )
+    if config.stateful and streams_from_disk(config):
+        raise config_lib.ConfigError(
+            "--stateful reads the whole stream in parallel rows: it needs the text in memory. Raise --memory-limit-mb."
+        )
     if config.stateful and config.distribute != "none":
         raise config_lib.ConfigError("--stateful carries each row's state on one device: use it with --distribute=none.")
     if not 0.0 <= config.anneal_to <= 1.0:
@@ -147,10 +154,24 @@ def sample_temperatures(config):
 @dataclasses.dataclass
 class Prepared:
     vocabulary: object
-    train_ids: np.ndarray
-    val_ids: np.ndarray
+    train_ids: np.ndarray | None  # None when streamed: then the regions below.
+    val_ids: np.ndarray | None
     val_characters: int
     description: str
+    num_val_tokens: int = 0
+    train_region: object = None  # text_windows.TextFileRegion of a streamed --text file.
+    val_region: object = None
+
+    @property
+    def streamed(self):
+        return self.train_region is not None
+
+
+def streams_from_disk(config):
+    """Whether `--text` is larger than `--memory-limit-mb` (quick mode always loads its slice)."""
+    if not config.text or config.quick or not config.memory_limit_mb or not os.path.isfile(config.text):
+        return False  # (A missing file gets load_text's error.)
+    return os.path.getsize(config.text) > config.memory_limit_mb * 2**20
 
 
 def load_text(config):
@@ -178,7 +199,34 @@ def load_text(config):
     return train_text, val_text, source
 
 
+def prepare_streamed(config):
+    """Like `prepare`, reading the file a chunk at a time: a vocabulary pass, then a count of the validation part."""
+    train, val = text_windows.TextFileRegion.split(config.text, config.train_fraction, encoding=config.encoding)
+    num_train = 0
+
+    def counted(chunks):
+        nonlocal num_train
+        for tokens in chunks:
+            num_train += len(tokens)
+            yield [token for token in tokens if token != text_windows.EOS_TOKEN]
+
+    vocabulary = seqkit.Vocabulary.build(
+        counted(train.token_chunks(config.level)), min_freq=config.min_freq, max_size=config.max_vocabulary or None
+    )
+    num_val, val_characters, unknown = text_windows.count_region(val, vocabulary, config.level)
+    description = (
+        f"{config.text} (streamed from disk: {train.num_bytes / 2**20:,.1f} MiB > --memory-limit-mb="
+        f"{config.memory_limit_mb:g} for training): {num_train:,} training and {num_val:,} validation "
+        f"{config.level} tokens; vocabulary {vocabulary.size:,} (validation <unk> rate "
+        f"{100 * unknown / max(num_val, 1):.2f}%)"
+    )
+    print(description)
+    return Prepared(vocabulary, None, None, val_characters, description, num_val, train, val)
+
+
 def prepare(config):
+    if streams_from_disk(config):
+        return prepare_streamed(config)
     train_text, val_text, source = load_text(config)
     train_tokens = text_windows.text_to_tokens(train_text, config.level)
     if config.quick:
@@ -196,10 +244,16 @@ def prepare(config):
         f"vocabulary {vocabulary.size:,} (validation <unk> rate {100 * unknown:.2f}%)"
     )
     print(description)
-    return Prepared(vocabulary, train_ids, val_ids, len(val_text), description)
+    return Prepared(vocabulary, train_ids, val_ids, len(val_text), description, len(val_ids))
 
 
 def datasets(config, prepared, batch_size):
+    if prepared.streamed:
+        options = dict(vocabulary=prepared.vocabulary, level=config.level, sequence_length=config.sequence_length,
+                       batch_size=batch_size)
+        train = text_windows.stream_window_dataset(prepared.train_region, seed=config.seed, **options)
+        val = text_windows.stream_window_dataset(prepared.val_region, shuffle=False, name="validation", **options)
+        return train, val
     if config.stateful:
         train = text_windows.stateful_window_dataset(prepared.train_ids, config.sequence_length, config.batch_size)
         val = text_windows.stateful_window_dataset(
@@ -247,7 +301,7 @@ def train_and_evaluate(config, prepared, workdir, strategy=None):
     strategy = strategy or distribute.get_strategy()
     batch_size = distribute.global_batch_size(config.batch_size, strategy)
     vocabulary = prepared.vocabulary
-    with strategy.scope():
+    with strategy.scope(), seqkit.training.precision(config.precision):
         model = build(config, vocabulary.size, stateful=config.stateful)
         language_model.compile_language_model(model, learning_rate=config.learning_rate, clipnorm=config.clipnorm)
     train, val = datasets(config, prepared, batch_size)
@@ -281,11 +335,11 @@ def train_and_evaluate(config, prepared, workdir, strategy=None):
         model = stateless_copy(config, model, vocabulary.size)
         language_model.compile_language_model(model)
     # The restored best weights, measured on windows read from the start of the validation text.
-    val_windows = text_windows.window_dataset(
+    val_windows = datasets(config, prepared, batch_size)[1] if prepared.streamed else text_windows.window_dataset(
         prepared.val_ids, config.sequence_length, batch_size, shuffle=False, name="validation"
     )
     val_loss = float(model.evaluate(val_windows, verbose=0, return_dict=True)["loss"])
-    report = language_model.loss_report(val_loss, len(prepared.val_ids), prepared.val_characters)
+    report = language_model.loss_report(val_loss, prepared.num_val_tokens, prepared.val_characters)
     texts = [text for text in config.score_texts.split("|") if text.strip()]
     scores = language_model.score(model, vocabulary, texts, level=config.level) if texts else []
     # Includes the per-epoch validation and samples.

@@ -1,6 +1,7 @@
 """Training helpers: seeds, atomic best-checkpoints, the standard callback set, and
 callbacks for time budgets, stateful models and generation samples."""
 
+import contextlib
 import math
 import os
 import time
@@ -14,6 +15,36 @@ from seqkit.utils import save_model_atomic
 def set_seed(seed):
     """Seeds Python, NumPy and the backend, so a run can be repeated."""
     keras.utils.set_random_seed(int(seed))
+
+
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+
+
+@contextlib.contextmanager
+def precision(policy="float32"):
+    """Builds models under a Keras dtype policy, then restores the previous global one.
+
+    `"mixed_float16"` computes in float16 with float32 weights (GPUs with
+    tensor cores; `compile` then scales the loss), `"mixed_bfloat16"` in
+    bfloat16 (TPUs, recent CPUs and GPUs). The builders keep their output layers
+    in float32 (`seqkit.utils.output_dtype`). Build and compile inside the
+    block; the layers keep their policy after it.
+
+    Example:
+    >>> import keras
+    >>> with precision("mixed_bfloat16"):
+    ...     layer = keras.layers.Dense(2)
+    >>> layer.compute_dtype, layer.variable_dtype, keras.config.dtype_policy().name
+    ('bfloat16', 'float32', 'float32')
+    """
+    if policy not in PRECISIONS:
+        raise ValueError(f"`precision` must be one of {PRECISIONS}. Received: {policy!r}")
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def monitor_mode(monitor, mode="auto"):

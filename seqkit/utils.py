@@ -1,10 +1,12 @@
-"""Small helpers shared across seqkit: atomic writes of files and directories, and a dtype rule."""
+"""Small helpers shared across seqkit: atomic writes of files and directories, and dtype rules."""
 
 import contextlib
 import os
 import shutil
 import tempfile
 from pathlib import Path
+
+import keras
 
 
 def atomic_write_text(path, text, encoding="utf-8"):
@@ -61,6 +63,19 @@ def save_model_atomic(model, path):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+def output_dtype():
+    """The dtype of a model's output layer: `"float32"` under a half-precision global policy, else None.
+
+    Keras' mixed-precision guide keeps a model's outputs (logits, probabilities)
+    and its loss in float32; None leaves the layer on the global policy.
+
+    Examples:
+    >>> output_dtype() is None  # The default float32 policy.
+    True
+    """
+    return "float32" if keras.config.dtype_policy().compute_dtype in ("float16", "bfloat16") else None
 
 
 def wide_dtype(dtype):

@@ -111,7 +111,8 @@ def test_two_workers_train_the_dates_quick_recipe_and_only_the_chief_writes(tmp_
     cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
     args = [
         "recipes/dates.py", "--quick", "--num-train=600", "--num-dev=64", "--num-test=32", "--epochs=2",
-        "--units=16", "--embedding-dim=8", "--attention-units=16", "--num-plots=1", "--distribute=multi_worker",
+        "--units=16", "--embedding-dim=8", "--attention-units=16", "--num-plots=0", "--num-beams=1",
+        "--distribute=multi_worker",
         f"--workdir={tmp_path / 'run'}", f"--export-dir={tmp_path / 'export'}",
     ]
     workers = {}

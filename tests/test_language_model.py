@@ -254,3 +254,42 @@ def test_loss_report_units():
     assert report["bits_per_token"] == round(1.2 / math.log(2), 4)
     assert report["perplexity"] == round(math.exp(1.2), 4)
     assert report["nats_per_character"] == 0.3
+
+
+# === Corpora larger than memory ===
+
+
+def test_streamed_windows_are_the_stream_cut_in_order_across_chunk_boundaries(tmp_path):
+    text = "".join(f"line {i}: to be, or not to be\n" for i in range(40))
+    path = tmp_path / "corpus.txt"
+    path.write_text(text)
+    vocabulary = text_windows.build_lm_vocabulary(text_windows.text_to_tokens(text, "char"))
+    ids = np.asarray(vocabulary.encode(text_windows.text_to_tokens(text, "char")))
+    # 50-byte chunks: every window but the first crosses a chunk boundary somewhere.
+    region = text_windows.TextFileRegion(path, chunk_bytes=50)
+    batches = list(text_windows.stream_window_dataset(region, vocabulary, "char", 16, batch_size=8, shuffle=False))
+    inputs = np.concatenate([batch[0].numpy() for batch in batches])
+    targets = np.concatenate([batch[1].numpy() for batch in batches])
+    assert targets.shape == (len(ids) // 16, 16)
+    np.testing.assert_array_equal(targets.reshape(-1), ids[: targets.size])
+    np.testing.assert_array_equal(inputs[:, 0], 2)  # <bos>
+    np.testing.assert_array_equal(inputs[:, 1:], targets[:, :-1])
+    # Shuffled: the same windows, in another order.
+    shuffled = text_windows.stream_window_dataset(region, vocabulary, "char", 16, batch_size=8, seed=1)
+    shuffled = np.concatenate([batch[1].numpy() for batch in shuffled])
+    assert not np.array_equal(shuffled, targets)
+    assert sorted(map(tuple, shuffled)) == sorted(map(tuple, targets))
+
+
+def test_streamed_regions_split_at_a_line_end_and_bad_files_name_the_place(tmp_path):
+    path = tmp_path / "corpus.txt"
+    path.write_text("first line\nsecond line\nthird\n")
+    train, val = text_windows.TextFileRegion.split(path, 0.5)
+    assert "".join(train.text_chunks()) + "".join(val.text_chunks()) == path.read_text()
+    assert "".join(train.text_chunks()).endswith("\n")
+    vocabulary = text_windows.build_lm_vocabulary(text_windows.text_to_tokens(path.read_text(), "char"))
+    with pytest.raises(DataError, match=r"validation part of .*corpus.txt .* too short for one window of 64"):
+        text_windows.stream_window_dataset(val, vocabulary, "char", 64, batch_size=2, name="validation")
+    (tmp_path / "latin1.txt").write_bytes("naïve text\n".encode("latin-1"))
+    with pytest.raises(DataError, match=r"latin1.txt: not valid utf-8 near byte 2"):
+        list(text_windows.TextFileRegion(tmp_path / "latin1.txt").text_chunks())

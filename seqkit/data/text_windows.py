@@ -11,6 +11,8 @@ each line end). Training reads it through windows of `sequence_length`:
   batch `i + 1` continues row `b` of batch `i`.
 """
 
+import os
+
 import numpy as np
 import tensorflow as tf
 
@@ -141,6 +143,114 @@ def stateful_window_dataset(ids, sequence_length, batch_size, name="training"):
     inputs = inputs.reshape(batch_size, steps, sequence_length).transpose(1, 0, 2)
     targets = targets.reshape(batch_size, steps, sequence_length).transpose(1, 0, 2)
     return tf.data.Dataset.from_tensor_slices((inputs, targets)).prefetch(tf.data.AUTOTUNE)
+
+
+# === Corpora larger than memory: streamed from disk ===
+
+
+class TextFileRegion:
+    """Bytes `[start, end)` of a text file, read a chunk of lines at a time (never the whole file).
+
+    `split(path, train_fraction)` cuts a file, at a line boundary, into a
+    training head and a validation tail (the contiguous split of the in-memory
+    path), with only `os.stat` and one seek.
+
+    Examples:
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "corpus.txt")
+    >>> _ = open(path, "w").write("ab\\ncd\\nef\\n")
+    >>> train, val = TextFileRegion.split(path, 0.5)
+    >>> [list(train.token_chunks("char")), list(val.token_chunks("char"))]
+    [[['a', 'b', '\\n', 'c', 'd', '\\n']], [['e', 'f', '\\n']]]
+    """
+
+    def __init__(self, path, start=0, end=None, encoding="utf-8", chunk_bytes=1 << 20):
+        self.path = str(path)
+        self.start = int(start)
+        self.end = os.path.getsize(self.path) if end is None else int(end)
+        self.encoding = encoding
+        self.chunk_bytes = int(chunk_bytes)
+
+    @classmethod
+    def split(cls, path, train_fraction, encoding="utf-8", chunk_bytes=1 << 20):
+        size = os.path.getsize(path)
+        with open(path, "rb") as file:
+            file.seek(int(size * train_fraction))
+            file.readline()  # To the end of the line the cut falls in.
+            cut = min(file.tell(), size)
+        return cls(path, 0, cut, encoding, chunk_bytes), cls(path, cut, size, encoding, chunk_bytes)
+
+    @property
+    def num_bytes(self):
+        return self.end - self.start
+
+    def text_chunks(self):
+        """Whole lines, about `chunk_bytes` at a time, decoded."""
+        with open(self.path, "rb") as file:
+            file.seek(self.start)
+            position = self.start
+            while position < self.end:
+                lines = file.readlines(min(self.chunk_bytes, self.end - position))
+                if not lines:
+                    return
+                chunk = b"".join(lines)[: self.end - position]
+                position += len(chunk)
+                try:
+                    yield chunk.decode(self.encoding)
+                except UnicodeDecodeError as error:
+                    raise DataError(
+                        f"{self.path}: not valid {self.encoding} near byte {position - len(chunk) + error.start} "
+                        f"({chunk[error.start : error.start + 8]!r}). Pass the file's --encoding."
+                    ) from None
+
+    def token_chunks(self, level):
+        """The region's token stream (`text_to_tokens`), a chunk at a time."""
+        for text in self.text_chunks():
+            yield text_to_tokens(text, level)
+
+
+def stream_window_dataset(region, vocabulary, level, sequence_length, batch_size, bos_id=2, shuffle=True,
+                          shuffle_windows=10_000, seed=0, name="training"):
+    """`(inputs, targets)` batches like `window_dataset`, over a `TextFileRegion` streamed from disk.
+
+    The stream is cut into consecutive windows of `sequence_length` targets
+    (inputs: `<bos>` then the targets but the last); with `shuffle`, they pass
+    through a buffer of `shuffle_windows` windows. Memory holds one chunk of
+    text and the buffer, whatever the file's size.
+    """
+    if sequence_length < 1:
+        raise ValueError(f"`sequence_length` must be at least 1. Received: sequence_length={sequence_length}")
+
+    def windows():
+        carry = np.zeros((0,), "int32")
+        for tokens in region.token_chunks(level):
+            carry = np.concatenate([carry, np.asarray(vocabulary.encode(tokens), "int32")])
+            usable = len(carry) // sequence_length * sequence_length
+            for begin in range(0, usable, sequence_length):
+                yield carry[begin : begin + sequence_length]
+            carry = carry[usable:]
+
+    first = next(windows(), None)
+    if first is None:
+        raise DataError(
+            f"The {name} part of {region.path} (bytes {region.start}-{region.end}) is too short for one window "
+            f"of {sequence_length} tokens. Use a longer text or a smaller --sequence-length."
+        )
+    bos = tf.constant([bos_id], dtype="int32")
+    dataset = tf.data.Dataset.from_generator(windows, output_signature=tf.TensorSpec([sequence_length], tf.int32))
+    dataset = dataset.map(lambda targets: (tf.concat([bos, targets[:-1]], axis=0), targets))
+    if shuffle:
+        dataset = dataset.shuffle(shuffle_windows, seed=seed, reshuffle_each_iteration=True)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def count_region(region, vocabulary, level):
+    """`(tokens, characters, unknown tokens)` of a streamed region, for the loss report."""
+    tokens = characters = unknown = 0
+    for text in region.text_chunks():
+        ids = np.asarray(vocabulary.encode(text_to_tokens(text, level)), "int32")
+        tokens, characters, unknown = tokens + len(ids), characters + len(text), unknown + int((ids == vocabulary.unk_id).sum())
+    return tokens, characters, unknown
 
 
 def detokenize(tokens, level):

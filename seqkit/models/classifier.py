@@ -4,6 +4,7 @@ import keras
 import numpy as np
 
 from seqkit.optimizers import LazyAdam
+from seqkit.utils import output_dtype
 from seqkit.layers import POOLINGS, AttentionPooling, Embedding, MaskedPooling, NgramEmbedding, RecurrentStack
 
 HEADS = ("binary", "multiclass", "multilabel", "regression")
@@ -162,7 +163,7 @@ def build_classifier(
     if head_dropout:
         features = keras.layers.Dropout(head_dropout, name="head_dropout")(features)
     if head == "regression":
-        outputs = keras.layers.Dense(1, name="value")(features)
+        outputs = keras.layers.Dense(1, name="value", dtype=output_dtype())(features)
     else:
         # Logits and activation are separate layers, so that `stack_ngram_logit` can reach the logits.
         logits = keras.layers.Dense(outputs_per_text, name="logits")(features)
@@ -349,10 +350,10 @@ def _checked_weights(weights, argument, rows, outputs):
 
 def _output_activation(head):
     if head == "binary":
-        return keras.layers.Activation("sigmoid", name="probability")
+        return keras.layers.Activation("sigmoid", name="probability", dtype=output_dtype())
     if head == "multiclass":
-        return keras.layers.Activation("softmax", name="probabilities")
-    return keras.layers.Activation("sigmoid", name="probabilities")  # Multilabel.
+        return keras.layers.Activation("softmax", name="probabilities", dtype=output_dtype())
+    return keras.layers.Activation("sigmoid", name="probabilities", dtype=output_dtype())  # Multilabel.
 
 
 def compile_classifier(model, head="binary", learning_rate=1e-3, clipnorm=1.0, jit_compile="auto"):

@@ -8,6 +8,7 @@ from keras import ops
 from seqkit.layers.embedding import Embedding
 from seqkit.layers.recurrent_stack import RecurrentStack
 from seqkit.optimizers import LazyAdam
+from seqkit.utils import output_dtype
 
 BOS_ID = 2  # `Vocabulary`'s fixed id of `<bos>`.
 
@@ -79,7 +80,7 @@ def build_language_model(
         name="recurrent_stack",
     )(x)
     x = keras.layers.Dropout(output_dropout, name="output_dropout")(x)
-    logits = keras.layers.Dense(vocabulary_size, name="logits")(x)
+    logits = keras.layers.Dense(vocabulary_size, name="logits", dtype=output_dtype())(x)
     return keras.Model(inputs, logits, name=name)
 
 

@@ -14,6 +14,7 @@ from seqkit.layers.attention import ATTENTIONS
 from seqkit.layers.attention_decoder import DECODER_CELLS, INITIAL_STATES, AttentionDecoder, DecoderBridge, PaddingMask
 from seqkit.layers.recurrent_stack import TWO_STATE_CELLS
 from seqkit.optimizers import LazyAdam
+from seqkit.utils import output_dtype
 
 
 # The `build_seq2seq` options a recipe config may carry under the same names (see `options_from`).
@@ -112,7 +113,7 @@ def build_seq2seq(
         input_feeding=input_feeding, kernel_initializer=kernel_initializer,
         recurrent_initializer=recurrent_initializer, name="decoder",
     )
-    logits_layer = keras.layers.Dense(target_vocabulary_size, name="logits")
+    logits_layer = keras.layers.Dense(target_vocabulary_size, name="logits", dtype=output_dtype())
 
     # === Functional Model ===
     source_ids = keras.Input(shape=(None,), dtype="int32", name="source_ids")

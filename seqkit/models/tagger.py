@@ -9,6 +9,7 @@ from seqkit.layers.crf import CRF, bio_constraints
 from seqkit.layers.embedding import Embedding
 from seqkit.layers.recurrent_stack import RecurrentStack
 from seqkit.optimizers import LazyAdam
+from seqkit.utils import output_dtype
 
 OUTPUTS = ("crf", "softmax")
 
@@ -136,13 +137,13 @@ def build_tagger(
     )(x, mask=word_mask)
     if output_dropout:
         x = keras.layers.Dropout(output_dropout, name="output_dropout")(x)
-    emissions = keras.layers.Dense(len(tag_names), name="emissions")(x)
+    emissions = keras.layers.Dense(len(tag_names), name="emissions", dtype=output_dtype())(x)
     if output == "crf":
         constraints = {}
         if constrain_transitions:
             allowed, start, end = bio_constraints(tag_names, scheme=tag_scheme)
             constraints = dict(allowed_transitions=allowed, allowed_start=start, allowed_end=end)
-        emissions = CRF(len(tag_names), name="crf", **constraints)(emissions)
+        emissions = CRF(len(tag_names), name="crf", dtype=output_dtype(), **constraints)(emissions)
     model = keras.Model(inputs, emissions, name=name)
     if embedding_matrix is not None:
         embedding.embeddings.assign(embedding_matrix)
