@@ -41,6 +41,7 @@ from sentiment import RESULTS, command_line, write_section  # noqa: E402
 BEGIN, END = "<!-- perf:begin -->", "<!-- perf:end -->"
 REPEATS = int(os.environ.get("SEQKIT_PERF_REPEATS", "3"))
 VARIANTS = (("seqkit", "tensorflow"), ("seqkit", "jax"), ("plain", "tensorflow"), ("torch", None))
+SAMPLES = {"classifier": "texts", "charlm": "windows"}  # What inference counts.
 
 # The models: the recipes' defaults (the classifier without its n-gram branch, which PyTorch would need hand-built).
 CLASSIFIER = {"embedding_dim": 128, "units": 64, "batch_size": 32, "max_vocabulary": 30000}
@@ -140,10 +141,20 @@ def run_variant(name, variant, arrays_path):
     """Trains one variant `REPEATS` times; returns tokens/s per repeat and the process's peak memory."""
     if variant == "torch":
         arrays = load_arrays(arrays_path)
-        rates = (torch_classifier if name == "classifier" else torch_charlm)(arrays)
+        train, infer = (torch_classifier if name == "classifier" else torch_charlm)(arrays)
     else:
-        rates = (keras_classifier if name == "classifier" else keras_charlm)(plain=variant == "plain")
-    return {"tokens_per_second": rates, "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+        train, infer = (keras_classifier if name == "classifier" else keras_charlm)(plain=variant == "plain")
+    return {"tokens_per_second": [round(tokens / seconds, 1) for tokens, seconds in train],
+            "inference_samples_per_second": [round(samples / seconds, 1) for samples, seconds in infer],
+            "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+
+
+def repeated(train, infer, tokens, samples):
+    """`REPEATS` timings of `train` (after a warm-up) then of `infer`: `([(tokens, s)], [(samples, s)])`."""
+    train()
+    training = [(tokens, _timed(train)) for _ in range(REPEATS)]
+    infer()
+    return training, [(samples, _timed(infer)) for _ in range(REPEATS)]
 
 
 def keras_classifier(plain):
@@ -165,15 +176,22 @@ def keras_classifier(plain):
 
         def epoch():
             model.fit(padded, labels, batch_size=CLASSIFIER["batch_size"], epochs=1, shuffle=True, verbose=0)
+
+        def infer():
+            model.predict(padded, batch_size=256, verbose=0)
     else:
         preprocessor = seqkit.TextPreprocessor(seqkit.get_tokenizer({"type": "word", "lowercase": True}), vocabulary)
         dataset = seqkit.make_dataset(texts, labels, preprocessor=preprocessor, batch_size=CLASSIFIER["batch_size"],
                                       shuffle=True, seed=0)
 
+        texts_only = seqkit.make_dataset(texts, preprocessor=preprocessor, batch_size=256)
+
         def epoch():
             model.fit(dataset, epochs=1, verbose=0)
-    epoch()  # Warm-up: tracing and compilation.
-    return [round(tokens / _timed(epoch), 1) for _ in range(REPEATS)]
+
+        def infer():
+            model.predict(texts_only, verbose=0)
+    return repeated(epoch, infer, tokens, len(texts))
 
 
 def keras_charlm(plain):
@@ -197,13 +215,18 @@ def keras_charlm(plain):
 
         def run(count):
             model.fit(inputs[: batch * count], targets[: batch * count], batch_size=batch, epochs=1, verbose=0)
+
+        def infer():
+            model.predict(inputs[: batch * steps], batch_size=batch, verbose=0)
     else:
         dataset = text_windows.window_dataset(stream, length, batch, seed=0)
 
         def run(count):
             model.fit(dataset.take(count), epochs=1, verbose=0)
-    run(2)  # Warm-up: tracing and compilation.
-    return [round(batch * length * steps / _timed(lambda: run(steps)), 1) for _ in range(REPEATS)]
+
+        def infer():
+            model.predict(dataset.take(steps).map(lambda inputs, targets: inputs), verbose=0)
+    return repeated(lambda: run(steps), infer, batch * length * steps, batch * steps)
 
 
 def torch_classifier(arrays):
@@ -235,22 +258,31 @@ def torch_classifier(arrays):
     tokens = sum(len(row) for row in ids)
     rng = np.random.default_rng(0)
 
-    def epoch():
-        order = rng.permutation(len(ids))
-        for begin in range(0, len(order), CLASSIFIER["batch_size"]):
-            rows = order[begin : begin + CLASSIFIER["batch_size"]]
+    def batches(order, size):
+        for begin in range(0, len(order), size):
+            rows = order[begin : begin + size]
             lengths = torch.tensor([max(len(ids[row]), 1) for row in rows])
             batch = torch.zeros((len(rows), int(lengths.max())), dtype=torch.long)
             for index, row in enumerate(rows):
                 batch[index, : len(ids[row])] = torch.tensor(ids[row])
+            yield rows, batch, lengths
+
+    def epoch():
+        model.train()
+        for rows, batch, lengths in batches(rng.permutation(len(ids)), CLASSIFIER["batch_size"]):
             optimizer.zero_grad()
             loss = loss_function(model(batch, lengths), torch.from_numpy(labels[rows]))
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
 
-    epoch()
-    return [round(tokens / _timed(epoch), 1) for _ in range(REPEATS)]
+    def infer():
+        model.eval()
+        with torch.no_grad():
+            for _, batch, lengths in batches(np.arange(len(ids)), 256):
+                model(batch, lengths)
+
+    return repeated(epoch, infer, tokens, len(ids))
 
 
 def torch_charlm(arrays):
@@ -280,19 +312,28 @@ def torch_charlm(arrays):
     rng = np.random.default_rng(0)
     stream = torch.from_numpy(np.asarray(stream, "int64"))
 
+    def windows():
+        starts = rng.integers(0, len(stream) - length - 1, batch)
+        return (torch.stack([stream[s : s + length] for s in starts]),
+                torch.stack([stream[s + 1 : s + length + 1] for s in starts]))
+
     def run(count):
+        model.train()
         for _ in range(count):
-            starts = rng.integers(0, len(stream) - length - 1, batch)
-            inputs = torch.stack([stream[s : s + length] for s in starts])
-            targets = torch.stack([stream[s + 1 : s + length + 1] for s in starts])
+            inputs, targets = windows()
             optimizer.zero_grad()
             loss = loss_function(model(inputs).reshape(-1, vocabulary_size), targets.reshape(-1))
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
 
-    run(2)
-    return [round(batch * length * steps / _timed(lambda: run(steps)), 1) for _ in range(REPEATS)]
+    def infer():
+        model.eval()
+        with torch.no_grad():
+            for _ in range(steps):
+                model(windows()[0])
+
+    return repeated(lambda: run(steps), infer, batch * length * steps, batch * steps)
 
 
 # === The run: every variant in a subprocess, then the table ===
@@ -352,13 +393,15 @@ def render_table():
                   f"{result['machine']['cores']} cores; matmul peak {peak:.1f} GFLOP/s, "
                   f"{result['flops_per_token'] / 1e6:.2f} MFLOP per trained token; median of {result['repeats']})",
                   "",
-                  "| variant | tokens/s (median) | spread (min–max) | MFU | peak memory | best seqkit ÷ this |",
-                  "|---|---|---|---|---|---|"]
+                  f"| variant | training tokens/s (median) | spread (min–max) | MFU | best seqkit ÷ this | "
+                  f"inference {SAMPLES[name]}/s (median) | peak memory |",
+                  "|---|---|---|---|---|---|---|"]
         for label, measured in variants.items():
             rates = measured["tokens_per_second"]
             mfu = median[label] * result["flops_per_token"] / (peak * 1e9)
+            inference = statistics.median(measured["inference_samples_per_second"])
             lines.append(f"| {label} | {median[label]:,.0f} | {min(rates):,.0f}–{max(rates):,.0f} | {100 * mfu:.1f}% | "
-                         f"{measured['peak_memory_mb']:,} MB | {seqkit_best / median[label]:.2f}× |")
+                         f"{seqkit_best / median[label]:.2f}× | {inference:,.0f} | {measured['peak_memory_mb']:,} MB |")
         lines.append("")
     write_section(BEGIN, END, lines)
 
