@@ -9,7 +9,8 @@ Usage (from the repository root, with SEQKIT_DATA_DIR pointing at the datasets):
 Every variant trains the same architecture in a fresh process (so its peak memory is its own), `repeats`
 times, after a warm-up:
 - **seqkit**: the recipe's pipeline: length-bucketed `tf.data` batches and masking for the classifier,
-  streamed `tf.data` windows for the LM; on TensorFlow, and on JAX (`KERAS_BACKEND=jax`);
+  streamed `tf.data` windows for the LM; on TensorFlow (compiled with `jit_compile="auto"`, the builders'
+  default, and without XLA), and on JAX (`KERAS_BACKEND=jax`);
 - **plain** (comparison a): the same Keras model fed numpy arrays the keras-io way: every text padded to the
   longest, every window materialized;
 - **torch** (comparison b): the PyTorch CPU equivalent (`pip install -e ".[bench]"` installs torch 2.13.0):
@@ -40,7 +41,13 @@ from sentiment import RESULTS, command_line, write_section  # noqa: E402
 
 BEGIN, END = "<!-- perf:begin -->", "<!-- perf:end -->"
 REPEATS = int(os.environ.get("SEQKIT_PERF_REPEATS", "3"))
-VARIANTS = (("seqkit", "tensorflow"), ("seqkit", "jax"), ("plain", "tensorflow"), ("torch", None))
+# (variant, backend, jit_compile): the builders compile with jit_compile="auto" (XLA where Keras can); the
+# "no XLA" run measures what that choice is worth on TensorFlow.
+VARIANTS = (
+    ("seqkit", "tensorflow", "auto"), ("seqkit", "tensorflow", False), ("seqkit", "jax", "auto"),
+    ("plain", "tensorflow", "auto"), ("torch", None, None),
+)
+JIT_COMPILE = {"auto": "auto", "False": False}[os.environ.get("SEQKIT_PERF_JIT_COMPILE", "auto")]
 SAMPLES = {"classifier": "texts", "charlm": "windows"}  # What inference counts.
 
 # The models: the recipes' defaults (the classifier without its n-gram branch, which PyTorch would need hand-built).
@@ -166,7 +173,7 @@ def keras_classifier(plain):
     keras.utils.set_random_seed(0)
     model = seqkit.build_classifier(vocabulary.size, embedding_dim=CLASSIFIER["embedding_dim"],
                                     units=CLASSIFIER["units"], ngram_dim=0)
-    seqkit.compile_classifier(model)
+    seqkit.compile_classifier(model, jit_compile=JIT_COMPILE)
     tokens = sum(len(row) for row in ids)
     if plain:
         longest = max(len(row) for row in ids)
@@ -206,7 +213,7 @@ def keras_charlm(plain):
         vocabulary.size, embedding_dim=CHARLM["embedding_dim"], units=CHARLM["units"],
         num_layers=CHARLM["num_layers"], dropout=0.2, output_dropout=0.2,
     )
-    language_model.compile_language_model(model, learning_rate=3e-3, clipnorm=1.0)
+    language_model.compile_language_model(model, learning_rate=3e-3, clipnorm=1.0, jit_compile=JIT_COMPILE)
     batch, length, steps = CHARLM["batch_size"], CHARLM["sequence_length"], CHARLM["timed_batches"]
     if plain:  # keras-io's way: every window in one numpy array, fed to fit.
         starts = np.arange(0, len(stream) - length - 1, length)[: batch * (steps + 2)]
@@ -352,11 +359,13 @@ def run(name):
               "repeats": REPEATS, "date": datetime.date.today().isoformat(), "variants": {}}
     if name == "charlm":
         result["timed_batches"] = CHARLM["timed_batches"]
-    for variant, backend in VARIANTS:
+    for variant, backend, jit_compile in VARIANTS:
         if variant == "torch" and not _importable("torch"):
             print("torch is not installed (pip install -e '.[bench]'): skipping comparison (b)")
             continue
-        env = {**os.environ, **({"KERAS_BACKEND": backend} if backend else {})}
+        env = dict(os.environ)
+        if backend:
+            env.update(KERAS_BACKEND=backend, SEQKIT_PERF_JIT_COMPILE=str(jit_compile))
         completed = subprocess.run(
             [sys.executable, __file__, "variant", name, variant, str(arrays_path)], env=env, capture_output=True,
             text=True,
@@ -364,7 +373,7 @@ def run(name):
         if completed.returncode != 0:
             raise RuntimeError(f"{variant} ({backend}) failed:\n{completed.stderr[-3000:]}")
         measured = json.loads(completed.stdout.strip().splitlines()[-1])
-        label = variant if variant != "seqkit" else f"seqkit ({backend})"
+        label = variant if variant != "seqkit" else f"seqkit ({backend}{', no XLA' if jit_compile is False else ''})"
         result["variants"][label] = measured
         print(label, measured, flush=True)
     RESULTS.mkdir(exist_ok=True)

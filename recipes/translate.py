@@ -81,6 +81,7 @@ class Config:
     patience: int = 2  # Early-stopping patience in epochs, on dev loss.
     seed: int = 0  # Seeds the split, initialization and shuffling.
     distribute: str = "none"  # "none", "mirrored" (local GPUs) or "multi_worker" (TF_CONFIG); batch is per replica.
+    precision: str = "float32"  # "float32", "mixed_float16" (GPUs) or "mixed_bfloat16" (TPUs, recent CPUs).
     # --- Decoding ---
     num_beams: int = 4  # Beam width (1: greedy).
     length_penalty: float = 0.6  # GNMT's length-penalty alpha.
@@ -113,7 +114,7 @@ def quick_config(config):
 def check_config(config):
     config_lib.check_choices(
         config, {"cell": DECODER_CELLS, "attention": ATTENTIONS, "decoder_initial_state": INITIAL_STATES,
-                 "distribute": distribute.STRATEGIES}
+                 "distribute": distribute.STRATEGIES, "precision": seqkit.training.PRECISIONS}
     )
     for option in ("units", "embedding_dim", "batch_size", "epochs", "num_beams", "max_output_length", "max_length"):
         if getattr(config, option) < 1:
@@ -200,7 +201,7 @@ def run(config):
             shuffle=shuffle, seed=config.seed,
         )
 
-    with strategy.scope():
+    with strategy.scope(), seqkit.training.precision(config.precision):
         model = seq2seq.build_seq2seq(
             vocabularies[0].size, vocabularies[1].size, name="translate", **seq2seq.options_from(config)
         )

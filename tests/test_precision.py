@@ -62,7 +62,7 @@ def test_mixed_float16_scales_the_loss_and_bad_policies_say_what_is_allowed():
             pass
 
 
-@pytest.mark.parametrize("name", ["sentiment", "ner", "textgen", "dates"])
+@pytest.mark.parametrize("name", ["sentiment", "ner", "textgen", "dates", "translate"])
 def test_recipes_take_a_precision_and_reject_an_unknown_one(name):
     from conftest import load_recipe
 
