@@ -335,7 +335,8 @@ def train_and_evaluate(config, prepared, workdir, strategy=None):
         model = stateless_copy(config, model, vocabulary.size)
         language_model.compile_language_model(model)
     # The restored best weights, measured on windows read from the start of the validation text.
-    val_windows = datasets(config, prepared, batch_size)[1] if prepared.streamed else text_windows.window_dataset(
+    # The validation windows `fit` used, unless stateful (those were cut into parallel rows).
+    val_windows = val if not config.stateful else text_windows.window_dataset(
         prepared.val_ids, config.sequence_length, batch_size, shuffle=False, name="validation"
     )
     val_loss = float(model.evaluate(val_windows, verbose=0, return_dict=True)["loss"])
