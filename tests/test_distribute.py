@@ -107,6 +107,7 @@ def free_ports(count):
     return ports
 
 
+@pytest.mark.slow  # Two TensorFlow processes: ~45 s on 2 cores.
 def test_two_workers_train_the_dates_quick_recipe_and_only_the_chief_writes(tmp_path):
     cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
     args = [

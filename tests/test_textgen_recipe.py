@@ -214,6 +214,7 @@ def test_bad_input_is_a_clear_error(textgen, tmp_path, capsys, case):
     assert not (tmp_path / "run" / "metrics.json").exists()
 
 
+@pytest.mark.slow  # A full epoch over tiny-shakespeare: ~25 s on 2 cores.
 def test_a_text_larger_than_the_memory_limit_streams_from_disk(textgen, shared_data, tmp_path):
     # tiny-shakespeare (1.06 MiB) against a 0.5 MiB limit: read a chunk at a time, never whole.
     text = (shared_data / "tinyshakespeare" / "input.txt").read_text()
