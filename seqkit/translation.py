@@ -59,17 +59,7 @@ def translate(
         text with no tokens gives an empty output.
     """
     bos_id, eos_id = target_vocabulary.bos_id, target_vocabulary.eos_id
-
-    @tf.function(reduce_retracing=True)
-    def decode(source_ids):
-        if num_beams == 1:
-            return seq2seq.greedy_decode(model, source_ids, max_length, bos_id, eos_id)
-        tokens, attention, _ = seq2seq.beam_decode(
-            model, source_ids, max_length, num_beams=num_beams, length_penalty=length_penalty, bos_id=bos_id,
-            eos_id=eos_id,
-        )
-        return tokens, attention
-
+    decode = _decoder(model, max_length, num_beams, length_penalty, bos_id, eos_id)
     outputs, attentions, all_tokens = [], [], []
     texts = list(texts)
     for begin in range(0, len(texts), batch_size):
@@ -86,3 +76,24 @@ def translate(
             attentions.append(weights[: end + 1, :length])
             all_tokens.append(words)
     return outputs, attentions, all_tokens
+
+
+def _decoder(model, max_length, num_beams, length_penalty, bos_id, eos_id):
+    """The compiled decoding function for these settings, traced once per model (a new `tf.function`
+    at every `translate` call would trace and compile the whole loop again each time)."""
+    decoders = model.__dict__.setdefault("_seqkit_decoders", {})
+    key = (int(max_length), int(num_beams), float(length_penalty), int(bos_id), int(eos_id))
+    if key not in decoders:
+
+        @tf.function(reduce_retracing=True)
+        def decode(source_ids):
+            if num_beams == 1:
+                return seq2seq.greedy_decode(model, source_ids, max_length, bos_id, eos_id)
+            tokens, attention, _ = seq2seq.beam_decode(
+                model, source_ids, max_length, num_beams=num_beams, length_penalty=length_penalty, bos_id=bos_id,
+                eos_id=eos_id,
+            )
+            return tokens, attention
+
+        decoders[key] = decode
+    return decoders[key]

@@ -252,6 +252,25 @@ def test_save_and_load_give_identical_logits(tmp_path):
     np.testing.assert_array_equal(logits_of(restored), expected)
 
 
+def test_translate_compiles_its_decoder_once_per_model_and_setting():
+    from seqkit.data import TextPreprocessor, Vocabulary
+    from seqkit.translation import translate
+
+    source = TextPreprocessor("char", Vocabulary.build([list("abcdef")]))
+    target = Vocabulary.build([list("uvwxyz")])
+    model = build_seq2seq(source.vocabulary.size, target.size, **TINY)
+    texts = ["abc", "fed", "", "a" * 9]
+    first = translate(model, source, target, texts, level="char", num_beams=1, max_length=6)
+    decoders = model.__dict__["_seqkit_decoders"]
+    assert len(decoders) == 1
+    traces = next(iter(decoders.values())).experimental_get_tracing_count()
+    second = translate(model, source, target, texts[::-1], level="char", num_beams=1, max_length=6)
+    assert next(iter(decoders.values())).experimental_get_tracing_count() == traces  # No new trace.
+    assert second[0] == first[0][::-1] and first[0][2] == ""
+    translate(model, source, target, texts, level="char", num_beams=2, max_length=6)
+    assert len(decoders) == 2  # Beam search is a decoder of its own.
+
+
 def test_attention_model_weights_are_a_distribution_over_real_source_steps():
     keras.utils.set_random_seed(0)
     model = build_seq2seq(12, 11, **TINY)
