@@ -4,6 +4,8 @@ Usage (from the repository root, with SEQKIT_DATA_DIR pointing at the datasets):
 
     python benchmarks/perf.py classifier   # BiLSTM classifier (the sentiment recipe's, n-gram branch off) on MR
     python benchmarks/perf.py charlm       # the textgen recipe's LSTM 2x512 on tiny-shakespeare windows
+    python benchmarks/perf.py tagger       # the ner recipe's BiLSTM-CNN-CRF on 3,000 CoNLL-2003 sentences
+    python benchmarks/perf.py seq2seq      # the dates recipe's encoder-decoder with Bahdanau attention
     python benchmarks/perf.py table        # regenerate the table in benchmarks/README.md
 
 Every variant trains the same architecture in a fresh process (so its peak memory is its own), `repeats`
@@ -13,12 +15,15 @@ times, after a warm-up:
   default, and without XLA), and on JAX (`KERAS_BACKEND=jax`);
 - **plain** (comparison a): the same Keras model fed numpy arrays the keras-io way: every text padded to the
   longest, every window materialized;
-- **torch** (comparison b): the PyTorch CPU equivalent (`pip install -e ".[bench]"` installs torch 2.13.0):
+  For the encoder-decoder, inference is greedy decoding: seqkit's loop in the graph against keras-io's
+  Python loop that re-runs the model on the growing output prefix, one `predict` per step;
+- **torch** (comparison b, the classifier and the char LM only): the PyTorch CPU equivalent (`pip install -e ".[bench]"` installs torch 2.13.0):
   `nn.LSTM` over packed sequences for the classifier, over windows for the LM, Adam, the same batch.
 
 Throughput counts real tokens only (padding is work, not progress). Model FLOP utilization (MFU) is the
 model's training FLOPs per real token (3x the forward matmuls: 2 * 4H(E + H) per LSTM direction and layer,
-plus the output layer) times tokens/s, over a float32 matmul peak measured in the same run (numpy and
+plus the output layer; the tagger's character CNN and emission layer, and the encoder-decoder's encoder,
+attention and decoder per target token, averaged over the data) times tokens/s, over a float32 matmul peak measured in the same run (numpy and
 TensorFlow, 2048 x 2048, the best of 5). Results go to `benchmarks/results/perf_<model>.json`.
 """
 
@@ -48,12 +53,17 @@ VARIANTS = (
     ("plain", "tensorflow", "auto"), ("torch", None, None),
 )
 JIT_COMPILE = {"auto": "auto", "False": False}[os.environ.get("SEQKIT_PERF_JIT_COMPILE", "auto")]
-SAMPLES = {"classifier": "texts", "charlm": "windows"}  # What inference counts.
+SAMPLES = {"classifier": "texts", "charlm": "windows", "tagger": "sentences", "seq2seq": "dates"}  # What inference counts.
+MODELS = tuple(SAMPLES)
 
 # The models: the recipes' defaults (the classifier without its n-gram branch, which PyTorch would need hand-built).
 CLASSIFIER = {"embedding_dim": 128, "units": 64, "batch_size": 32, "max_vocabulary": 30000}
 CHARLM = {"embedding_dim": 64, "units": 512, "num_layers": 2, "batch_size": 32, "sequence_length": 256,
           "timed_batches": int(os.environ.get("SEQKIT_PERF_LM_BATCHES", "8"))}
+# The ner recipe's default tagger on its quick slice; the dates recipe's default model on its quick pairs.
+TAGGER = {"sentences": int(os.environ.get("SEQKIT_PERF_TAGGER_SENTENCES", "3000")), "batch_size": 32}
+SEQ2SEQ = {"pairs": int(os.environ.get("SEQKIT_PERF_SEQ2SEQ_PAIRS", "8000")), "batch_size": 64, "decoded": 500,
+           "max_output_length": 12}
 
 
 def lstm_training_flops_per_token(input_dim, units, directions=1):
@@ -67,12 +77,54 @@ def lstm_training_flops_per_token(input_dim, units, directions=1):
 
 
 def model_flops_per_token(name, vocabulary_size):
+    """Training FLOPs per token of the classifier or the char LM (the others: `tagger_flops_per_token`, ...)."""
     if name == "classifier":
         return lstm_training_flops_per_token(CLASSIFIER["embedding_dim"], CLASSIFIER["units"], directions=2)
     units = CHARLM["units"]
     flops = lstm_training_flops_per_token(CHARLM["embedding_dim"], units)
     flops += (CHARLM["num_layers"] - 1) * lstm_training_flops_per_token(units, units)
     return flops + 3 * 2 * units * vocabulary_size  # The softmax layer, at every position.
+
+
+def tagger_flops_per_token(config, num_tags):
+    """Training FLOPs per word of the ner recipe's tagger (`config`: its `Config`).
+
+    The character CNN slides over `max_word_length` characters of every word; the
+    BiLSTM reads word, character and casing features; the emission layer scores
+    every tag; the CRF's forward pass adds `num_tags ** 2` per word.
+
+    Examples:
+    >>> from types import SimpleNamespace
+    >>> config = SimpleNamespace(max_word_length=20, char_embedding_dim=30, char_hidden_dim=100,
+    ...                          word_embedding_dim=100, casing_dim=8, units=100)
+    >>> tagger_flops_per_token(config, num_tags=17)
+    2580534
+    """
+    convolution = 2 * config.max_word_length * 3 * config.char_embedding_dim * config.char_hidden_dim
+    input_dim = config.word_embedding_dim + config.char_hidden_dim + config.casing_dim
+    recurrent = lstm_training_flops_per_token(input_dim, config.units, directions=2)
+    emission = 2 * 2 * config.units * num_tags + 2 * num_tags**2
+    return recurrent + 3 * (convolution + emission)
+
+
+def seq2seq_training_flops(config, source_length, target_length, target_vocabulary_size):
+    """Training FLOPs of one pair for the dates recipe's LSTM encoder-decoder with Bahdanau attention.
+
+    Per source token: the bidirectional encoder and the attention keys; per target
+    step: the query, the scores and context over every source token, the decoder
+    LSTM on `[y; c]`, `h~ = tanh(W [c; s])` and the logits. 3x the forward.
+
+    Examples:
+    >>> from types import SimpleNamespace
+    >>> config = SimpleNamespace(embedding_dim=32, units=64, attention_units=64)
+    >>> seq2seq_training_flops(config, source_length=20, target_length=11, target_vocabulary_size=15)
+    12064128
+    """
+    embedding, units, attention = config.embedding_dim, config.units, config.attention_units
+    per_source = 2 * 2 * 4 * units * (embedding + units) + 2 * 2 * units * attention
+    per_target = (2 * units * attention + source_length * (2 * attention + 2 * 2 * units)
+                  + 2 * 4 * units * (embedding + 3 * units) + 2 * 3 * units * units + 2 * units * target_vocabulary_size)
+    return 3 * (source_length * per_source + target_length * per_target)
 
 
 def matmul_peak(size=2048, repeats=5):
@@ -121,6 +173,48 @@ def charlm_data():
     return np.asarray(vocabulary.encode(tokens), dtype="int32"), vocabulary
 
 
+def tagger_data():
+    """The ner recipe's `(recipe, config, prepared)` on its quick slice of CoNLL-2003's training sentences."""
+    import dataclasses
+
+    from sentiment import load_recipe
+
+    recipe = load_recipe("ner")
+    config = dataclasses.replace(recipe.Config(), quick=True, quick_sentences=TAGGER["sentences"])
+    return recipe, config, recipe.prepare(config)
+
+
+def seq2seq_data():
+    """The dates recipe's `(recipe, config, train pairs, decoded sources, source and target preprocessors)`."""
+    from sentiment import load_recipe
+
+    from seqkit.data import dates
+
+    recipe = load_recipe("dates")
+    config = recipe.Config()
+    splits = dates.date_splits(SEQ2SEQ["pairs"], 1, SEQ2SEQ["decoded"], seed=0)
+    train_x, train_y = map(list, zip(*splits["train"]))
+    source, target = recipe.preprocessors(train_x, train_y)
+    return recipe, config, (train_x, train_y), [pair[0] for pair in splits["test"]], source, target
+
+
+def ids_of(preprocessor, texts):
+    return [preprocessor.vocabulary.encode(tokens) for tokens in preprocessor.tokenizer.iter_tokenize(texts)]
+
+
+def flops_per_trained_token(name, arrays_path):
+    """The model's training FLOPs per real token; writes the classifier's and LM's arrays for PyTorch."""
+    if name in ("classifier", "charlm"):
+        return model_flops_per_token(name, save_arrays(name, arrays_path))
+    if name == "tagger":
+        _, config, prepared = tagger_data()
+        return tagger_flops_per_token(config, len(prepared.tag_names))
+    _, config, (train_x, train_y), _, source, target = seq2seq_data()
+    pairs = list(zip(ids_of(source, train_x), ids_of(target, train_y)))
+    flops = sum(seq2seq_training_flops(config, len(s), len(t) + 1, target.vocabulary.size) for s, t in pairs)
+    return round(flops / sum(len(t) + 1 for _, t in pairs))
+
+
 # === One variant, in its own process ===
 
 
@@ -150,7 +244,9 @@ def run_variant(name, variant, arrays_path):
         arrays = load_arrays(arrays_path)
         train, infer = (torch_classifier if name == "classifier" else torch_charlm)(arrays)
     else:
-        train, infer = (keras_classifier if name == "classifier" else keras_charlm)(plain=variant == "plain")
+        keras_variants = {"classifier": keras_classifier, "charlm": keras_charlm, "tagger": keras_tagger,
+                          "seq2seq": keras_seq2seq}
+        train, infer = keras_variants[name](plain=variant == "plain")
     return {"tokens_per_second": [round(tokens / seconds, 1) for tokens, seconds in train],
             "inference_samples_per_second": [round(samples / seconds, 1) for samples, seconds in infer],
             "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
@@ -234,6 +330,99 @@ def keras_charlm(plain):
         def infer():
             model.predict(dataset.take(steps).map(lambda inputs, targets: inputs), verbose=0)
     return repeated(lambda: run(steps), infer, batch * length * steps, batch * steps)
+
+
+def keras_tagger(plain):
+    import keras
+
+    import seqkit
+    from seqkit.data.bucketing import BucketedBatches
+    from seqkit.models.tagger import decode_tags, tagging_model
+
+    recipe, config, prepared = tagger_data()
+    keras.utils.set_random_seed(0)
+    model = recipe.build_model(config, prepared)
+    seqkit.compile_tagger(model, learning_rate=config.learning_rate, clipnorm=config.clipnorm, jit_compile=JIT_COMPILE)
+    lengths = np.array([len(sentence) for sentence in prepared.sentences["train"]])
+    inputs = {key: prepared.features["train"][key][:, : lengths.max()] for key in model.input}
+    tags = prepared.tag_ids["train"][:, : lengths.max()]
+    if plain:  # Every sentence padded to the longest, fed to fit and predict as numpy arrays.
+        decoder = tagging_model(model)
+
+        def epoch():
+            model.fit(inputs, tags, batch_size=TAGGER["batch_size"], epochs=1, shuffle=True, verbose=0)
+
+        def infer():
+            decoder.predict(inputs, batch_size=256, verbose=0)
+    else:  # The recipe's way: batches of similar length, and decoding sorted by length.
+        batches = BucketedBatches(inputs, tags, lengths, TAGGER["batch_size"], seed=0)
+
+        def epoch():
+            model.fit(batches, epochs=1, verbose=0)
+
+        def infer():
+            decode_tags(model, inputs)
+    return repeated(epoch, infer, int(lengths.sum()), len(lengths))
+
+
+def keras_seq2seq(plain):
+    import keras
+
+    import seqkit
+    from seqkit.models import seq2seq
+
+    recipe, config, (train_x, train_y), decoded, source, target = seq2seq_data()
+    keras.utils.set_random_seed(0)
+    model = seq2seq.build_seq2seq(source.vocabulary.size, target.vocabulary.size, **seq2seq.options_from(config))
+    seq2seq.compile_seq2seq(model, learning_rate=config.learning_rate, clipnorm=config.clipnorm,
+                            jit_compile=JIT_COMPILE)
+    target_ids = ids_of(target, train_y)
+    tokens = sum(len(row) + 1 for row in target_ids)  # Each target and its <eos>.
+    bos, eos, steps = target.vocabulary.bos_id, target.vocabulary.eos_id, SEQ2SEQ["max_output_length"]
+
+    def padded(rows):
+        array = np.zeros((len(rows), max(len(row) for row in rows)), "int32")
+        for index, row in enumerate(rows):
+            array[index, : len(row)] = row
+        return array
+
+    if plain:  # keras-io's way: padded numpy arrays, and a Python loop that re-runs the model on the prefix.
+        arrays = {"source_ids": padded(ids_of(source, train_x)),
+                  "target_ids": padded([[bos, *row] for row in target_ids])}
+        next_ids = padded([[*row, eos] for row in target_ids])
+        decoded_ids = padded([row or [0] for row in ids_of(source, decoded)])
+
+        def epoch():
+            model.fit(arrays, next_ids, batch_size=SEQ2SEQ["batch_size"], epochs=1, shuffle=True, verbose=0)
+
+        def infer():
+            prefix = np.full((len(decoded_ids), 1), bos, "int32")
+            for _ in range(steps):
+                logits = model.predict({"source_ids": decoded_ids, "target_ids": prefix}, batch_size=256, verbose=0)
+                prefix = np.concatenate([prefix, logits[:, -1].argmax(-1)[:, None].astype("int32")], axis=1)
+    else:  # The recipe's way: length-bucketed tf.data batches, and greedy decoding in the graph.
+        dataset = seqkit.data.make_pair_dataset(train_x, train_y, source_preprocessor=source,
+                                                target_preprocessor=target, batch_size=SEQ2SEQ["batch_size"],
+                                                shuffle=True, seed=0)
+
+        def epoch():
+            model.fit(dataset, epochs=1, verbose=0)
+
+        if keras.backend.backend() == "tensorflow":
+            def infer():
+                seqkit.translation.translate(model, source, target.vocabulary, decoded, level="char", num_beams=1,
+                                             max_length=steps)
+        else:  # `translate` runs the loop in a tf.function; on JAX the same greedy loop, compiled by jax.jit.
+            import jax
+
+            decode = jax.jit(lambda ids: seq2seq.greedy_decode(model, ids, steps, bos, eos)[0])
+            rows = sorted(ids_of(source, decoded), key=len)
+            batches = [padded([row or [0] for row in rows[begin : begin + 256]]) for begin in range(0, len(rows), 256)]
+
+            def infer():
+                for batch in batches:
+                    np.asarray(decode(batch))
+    return repeated(epoch, infer, tokens, len(decoded))
 
 
 def torch_classifier(arrays):
@@ -353,13 +542,14 @@ def run(name):
 
     peak = matmul_peak()
     arrays_path = Path(tempfile.mkdtemp(prefix="seqkit-perf-")) / "arrays.npz"
-    vocabulary_size = save_arrays(name, arrays_path)
-    flops_per_token = model_flops_per_token(name, vocabulary_size)
+    flops_per_token = flops_per_trained_token(name, arrays_path)
     result = {"model": name, "machine": machine(), "matmul_peak_gflops": peak, "flops_per_token": flops_per_token,
               "repeats": REPEATS, "date": datetime.date.today().isoformat(), "variants": {}}
     if name == "charlm":
         result["timed_batches"] = CHARLM["timed_batches"]
     for variant, backend, jit_compile in VARIANTS:
+        if variant == "torch" and name not in ("classifier", "charlm"):
+            continue  # The issue asks PyTorch equivalents of these two only.
         if variant == "torch" and not _importable("torch"):
             print("torch is not installed (pip install -e '.[bench]'): skipping comparison (b)")
             continue
@@ -389,7 +579,7 @@ def _importable(module):
 
 def render_table():
     lines = []
-    for name in ("classifier", "charlm"):
+    for name in MODELS:
         path = RESULTS / f"perf_{name}.json"
         if not path.exists():
             continue
@@ -419,7 +609,7 @@ def main(argv):
     if argv[:1] == ["variant"]:
         print(json.dumps(run_variant(*argv[1:4])))
         return 0
-    return command_line(argv, ("classifier", "charlm"), run, render_table, __doc__)
+    return command_line(argv, MODELS, run, render_table, __doc__)
 
 
 if __name__ == "__main__":

@@ -119,6 +119,15 @@ def check_config(config):
         )
 
 
+def preprocessors(train_x, train_y):
+    """Character-level source (lowercased, at most 64 characters) and target `TextPreprocessor`s of the training pairs."""
+    tokenizer = seqkit.get_tokenizer({"type": "char", "lowercase": True})
+    target_tokenizer = seqkit.get_tokenizer({"type": "char", "lowercase": False})
+    source = seqkit.TextPreprocessor(tokenizer, seqkit.Vocabulary.build(tokenizer.iter_tokenize(train_x)), max_length=64)
+    target = seqkit.TextPreprocessor(target_tokenizer, seqkit.Vocabulary.build(target_tokenizer.iter_tokenize(train_y)))
+    return source, target
+
+
 # === Decoding and scoring ===
 
 
@@ -146,12 +155,8 @@ def run(config):
     print(f"data: {len(train_x)} train / {len(dev_x)} dev / {len(test_x)} test generated pairs, e.g. "
           f"{train_x[0]!r} -> {train_y[0]!r}")
 
-    tokenizer = seqkit.get_tokenizer({"type": "char", "lowercase": True})
-    source_vocabulary = seqkit.Vocabulary.build(tokenizer.iter_tokenize(train_x))
-    target_tokenizer = seqkit.get_tokenizer({"type": "char", "lowercase": False})
-    target_vocabulary = seqkit.Vocabulary.build(target_tokenizer.iter_tokenize(train_y))
-    source = seqkit.TextPreprocessor(tokenizer, source_vocabulary, max_length=64)
-    target = seqkit.TextPreprocessor(target_tokenizer, target_vocabulary)
+    source, target = preprocessors(train_x, train_y)
+    source_vocabulary, target_vocabulary = source.vocabulary, target.vocabulary
     print(f"vocabularies: source {source_vocabulary.size} characters, target {target_vocabulary.size}")
 
     def dataset(sources, targets, shuffle=False):

@@ -277,46 +277,53 @@ def prepare(config):
 # === Training and evaluation (any backend) ===
 
 
+def build_model(config, prepared):
+    """The configured BiLSTM-CRF tagger for `prepared`, compiled (under the caller's strategy scope and precision)."""
+    from seqkit.data.casing import CASING_NAMES
+
+    word_embedding_dim = config.word_embedding_dim
+    if prepared.embedding_matrix is not None:
+        word_embedding_dim = int(prepared.embedding_matrix.shape[1])
+    model = seqkit.build_tagger(
+        prepared.word_vocabulary_size,
+        prepared.tag_names,
+        char_vocabulary_size=prepared.char_vocabulary_size,
+        casing_size=len(CASING_NAMES),
+        word_embedding_dim=word_embedding_dim,
+        embedding_matrix=prepared.embedding_matrix,
+        char_encoder=None if config.char_encoder == "none" else config.char_encoder,
+        char_embedding_dim=config.char_embedding_dim,
+        char_hidden_dim=config.char_hidden_dim,
+        casing_dim=config.casing_dim,
+        embedding_dropout=config.embedding_dropout,
+        word_dropout=config.word_dropout,
+        cell=config.cell,
+        units=config.units,
+        num_layers=config.num_layers,
+        bidirectional=config.bidirectional,
+        dropout=config.dropout,
+        recurrent_dropout=config.recurrent_dropout,
+        output_dropout=config.output_dropout,
+        output=config.output,
+        constrain_transitions=config.constrain_transitions,
+        tag_scheme=config.tag_scheme,
+    )
+    seqkit.compile_tagger(model, learning_rate=config.learning_rate, clipnorm=config.clipnorm)
+    return model
+
+
 def train_and_evaluate(config, prepared, workdir, strategy=None):
     """Builds, trains (early stopping on dev F1) and scores the tagger; returns `(summary, model)`.
 
     The model is built and trained under `strategy` (`seqkit.distribute`; one device if None).
     """
     from seqkit.data.bucketing import BucketedBatches
-    from seqkit.data.casing import CASING_NAMES
 
     seqkit.set_seed(config.seed)
     strategy = strategy or distribute.get_strategy()
     tag_names = prepared.tag_names
-    word_embedding_dim = config.word_embedding_dim
-    if prepared.embedding_matrix is not None:
-        word_embedding_dim = int(prepared.embedding_matrix.shape[1])
     with strategy.scope(), seqkit.training.precision(config.precision):
-        model = seqkit.build_tagger(
-            prepared.word_vocabulary_size,
-            tag_names,
-            char_vocabulary_size=prepared.char_vocabulary_size,
-            casing_size=len(CASING_NAMES),
-            word_embedding_dim=word_embedding_dim,
-            embedding_matrix=prepared.embedding_matrix,
-            char_encoder=None if config.char_encoder == "none" else config.char_encoder,
-            char_embedding_dim=config.char_embedding_dim,
-            char_hidden_dim=config.char_hidden_dim,
-            casing_dim=config.casing_dim,
-            embedding_dropout=config.embedding_dropout,
-            word_dropout=config.word_dropout,
-            cell=config.cell,
-            units=config.units,
-            num_layers=config.num_layers,
-            bidirectional=config.bidirectional,
-            dropout=config.dropout,
-            recurrent_dropout=config.recurrent_dropout,
-            output_dropout=config.output_dropout,
-            output=config.output,
-            constrain_transitions=config.constrain_transitions,
-            tag_scheme=config.tag_scheme,
-        )
-        seqkit.compile_tagger(model, learning_rate=config.learning_rate, clipnorm=config.clipnorm)
+        model = build_model(config, prepared)
 
     def inputs(name):
         return {key: prepared.features[name][key] for key in model.input}

@@ -70,6 +70,7 @@ def test_mirrored_over_two_cpus_follows_the_single_device_trajectory():
     assert result["parallel"] == pytest.approx(result["single"], rel=1e-5)
 
 
+@pytest.mark.slow  # A JAX subprocess over 2 CPU devices: ~25 s.
 def test_on_jax_keras_data_parallel_follows_the_same_trajectory_and_get_strategy_says_where_to_look():
     # The README's scaling section: on JAX, Keras' own DataParallel over the local devices.
     pytest.importorskip("jax")

@@ -92,6 +92,7 @@ print(json.dumps({"text": [t.decode() for t in out["text"].numpy()], "log_prob":
 """
 
 
+@pytest.mark.slow  # LSTM LM export is covered by default; ~16 s.
 def test_language_model_exports_and_serves_without_seqkit(tmp_path):
     keras.utils.set_random_seed(0)
     vocabulary = seqkit.Vocabulary.build([list("abcdefg")])
