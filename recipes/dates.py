@@ -147,6 +147,7 @@ def run(config):
         config = quick_config(config)
     strategy = distribute.get_strategy(config.distribute)
     workdir, export_dir = distribute.worker_paths(seqkit.training.resolve_workdir(config.workdir), config.export_dir)
+    seqkit.training.record_config(workdir, config)
     workdir = Path(workdir)
     print(f"workdir: {workdir}")
     seqkit.set_seed(config.seed)
@@ -183,9 +184,9 @@ def run(config):
         verbose=2,
     )
     train_seconds = time.time() - start
-    epochs_run = len(history.history["loss"])
-    # Target characters the model was trained on (each ISO date plus its <eos>), per second.
-    tokens_per_second = sum(len(date) + 1 for date in train_y) * epochs_run / train_seconds
+    logs, epochs_run = seqkit.training.run_history(workdir, history)  # Every epoch, across a resume.
+    # Target characters the model was trained on (each ISO date plus its <eos>) in this process, per second.
+    tokens_per_second = sum(len(date) + 1 for date in train_y) * len(history.epoch) / train_seconds
 
     start = time.time()
     predictions, attentions, _ = seqkit.translation.translate(
@@ -202,7 +203,7 @@ def run(config):
         print(f"  {source_text!r}: {predicted!r} (expected {reference!r})")
 
     workdir.mkdir(parents=True, exist_ok=True)
-    plot_learning_curves(history.history, workdir / "learning_curve.png")
+    plot_learning_curves(logs, workdir / "learning_curve.png")
     plots = []
     for index in range(min(config.num_plots, len(test_x))):
         characters = list(test_x[index].lower())[:64] or [""]
@@ -222,7 +223,7 @@ def run(config):
         "test_dates_per_second": round(len(test_x) / decode_seconds, 1),
         "examples": [{"source": s, "output": p, "reference": r} for s, p, r in zip(test_x[:10], predictions, test_y)],
         "mistakes": [{"source": s, "output": p, "reference": r} for s, p, r in mistakes[:20]],
-        "history": {key: [float(v) for v in values] for key, values in history.history.items()},
+        "history": logs,
         "plots": plots,
         "config": dataclasses.asdict(config),
     }

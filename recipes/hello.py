@@ -111,6 +111,7 @@ def run(config):
         "config": dataclasses.asdict(config),
     }
     workdir = seqkit.training.resolve_workdir(config.workdir)
+    seqkit.training.record_config(workdir, config)
     workdir.mkdir(parents=True, exist_ok=True)
     seqkit.utils.atomic_write_text(workdir / "metrics.json", json.dumps(metrics, indent=2))
     return metrics

@@ -196,6 +196,7 @@ def run(config):
     cells = parse_list(config.cells, str.strip, "cells")
     lengths = parse_list(config.lengths, int, "lengths")
     workdir = seqkit.training.resolve_workdir(config.workdir)
+    seqkit.training.record_config(workdir, config)
     workdir.mkdir(parents=True, exist_ok=True)
     print(f"workdir: {workdir}")
     start = time.time()

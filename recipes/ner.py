@@ -340,7 +340,7 @@ def train_and_evaluate(config, prepared, workdir, strategy=None):
     start = time.time()
     history = model.fit(train_batches, epochs=config.epochs, callbacks=callbacks, verbose=2)
     train_seconds = time.time() - start
-    epochs_run = len(history.history["loss"])
+    logs, epochs_run = seqkit.training.run_history(workdir, history)  # Every epoch, across a resume.
 
     def predict(name):
         return seqkit.models.predict_tag_names(model, inputs(name), lengths[name], tag_names, config.tag_scheme)
@@ -364,9 +364,9 @@ def train_and_evaluate(config, prepared, workdir, strategy=None):
         "epochs_run": epochs_run,
         "train_seconds": round(train_seconds, 1),
         # Includes the per-epoch dev decoding that early stopping needs.
-        "train_sentences_per_second": round(num_train * epochs_run / train_seconds, 1),
+        "train_sentences_per_second": round(num_train * len(history.epoch) / train_seconds, 1),
         "decode_sentences_per_second": round(len(lengths["test"]) / decode_seconds, 1),
-        "history": {key: [float(v) for v in values] for key, values in history.history.items()},
+        "history": logs,
         "config": dataclasses.asdict(config),
         "predictions": predicted,
     }
@@ -399,6 +399,7 @@ def run(config):
     check_config(config)
     strategy = distribute.get_strategy(config.distribute)
     workdir, export_dir = distribute.worker_paths(seqkit.training.resolve_workdir(config.workdir), config.export_dir)
+    seqkit.training.record_config(workdir, config)
     workdir = Path(workdir)
     print(f"workdir: {workdir}")
     prepared = prepare(config)

@@ -22,6 +22,7 @@ Usage:
     python recipes/sentiment.py --dataset=imdb                 # IMDB train/test
     python recipes/sentiment.py --train=my.csv --test=my_test.csv \\
         --text-column=review --label-column=stars [--dev=my_dev.csv] [--encoding=latin-1]
+    python recipes/sentiment.py --dataset=mr --tune-trials=8   # KerasTuner picks cell/units/layers/dropout on dev
 
 Every config field below is a `--key=value` option; unknown keys and values of
 the wrong type are errors. Data is found through `--data-dir`,
@@ -100,6 +101,9 @@ class Config:
     seed: int = 0  # Seeds splits, initialization and shuffling.
     distribute: str = "none"  # "none", "mirrored" (local GPUs) or "multi_worker" (TF_CONFIG); batch is per replica.
     precision: str = "float32"  # "float32", "mixed_float16" (GPUs) or "mixed_bfloat16" (TPUs, recent CPUs).
+    # --- Hyperparameter search (KerasTuner: pip install "seqkit[tune]") ---
+    tune_trials: int = 0  # Configurations of cell, units, layers and dropout tried on the dev set first (0: off).
+    tune_epochs: int = 3  # Training epochs per trial (each stops after 1 epoch without dev gain).
     # --- Quick mode ---
     quick: bool = False  # A small, fast run on a slice of the data that still exports.
     quick_examples: int = 3000  # Training examples kept in quick mode.
@@ -232,8 +236,9 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True, strategy=
     if config.naive_bayes:
         fit = seqkit.nbsvm_weights if config.naive_bayes_svm else seqkit.naive_bayes_weights
         prior = ngram_weights(fit, config.ngram_buckets)
-    with strategy.scope(), seqkit.training.precision(config.precision):
-        model = seqkit.build_classifier(
+
+    def build(config):
+        network = seqkit.build_classifier(
             vocabulary.size,
             num_classes=labels.num_classes,
             head=head,
@@ -253,7 +258,19 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True, strategy=
             naive_bayes_weights=prior,
             naive_bayes_scale=config.naive_bayes_scale,
         )
-        seqkit.compile_classifier(model, head=head, learning_rate=config.learning_rate, clipnorm=config.clipnorm)
+        return seqkit.compile_classifier(network, head=head, learning_rate=config.learning_rate, clipnorm=config.clipnorm)
+
+    search = None
+    if config.tune_trials:  # Pick the stack's configuration on the dev set, then train it as configured.
+        best, trials = seqkit.tuning.search_stack(
+            lambda values: build(dataclasses.replace(config, **values)), train_ds, dev_ds, workdir / "search",
+            max_trials=config.tune_trials, epochs=config.tune_epochs, seed=config.seed,
+        )
+        print(f"search: best of {len(trials)} trials on the dev set: {best} (val_loss {trials[0]['score']})")
+        config = dataclasses.replace(config, **best)
+        search = {"best": best, "trials": trials}
+    with strategy.scope(), seqkit.training.precision(config.precision):
+        model = build(config)
 
     start = time.time()
     history = model.fit(
@@ -265,6 +282,7 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True, strategy=
         verbose=2,
     )
     train_seconds = time.time() - start
+    logs, epochs_run = seqkit.training.run_history(workdir, history)  # Every epoch, across a resume.
     stacking, network, inputs = None, model, {"token_ids": preprocessor}
     if config.stack_nbsvm:
         stack_orders = tuple(range(1, (config.stack_ngram_order or config.ngram_order) + 1))
@@ -310,11 +328,13 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True, strategy=
         "num_test": len(test[0]),
         "vocabulary_size": vocabulary.size,
         "label_names": labels.names,
-        "epochs_run": len(history.history["loss"]),
+        "epochs_run": epochs_run,
         "train_seconds": round(train_seconds, 1),
-        "train_tokens_per_second": round(num_tokens * len(history.history["loss"]) / train_seconds),
-        "history": {key: [float(v) for v in values] for key, values in history.history.items()},
+        "train_tokens_per_second": round(num_tokens * len(history.epoch) / train_seconds),  # This process's epochs.
+        "history": logs,
     }
+    if search is not None:
+        metrics["search"] = search
     if stacking is not None:
         metrics["stacking"] = stacking
         metrics["accuracy_network_alone"] = stacking["test_accuracy_network_alone"]
@@ -354,6 +374,12 @@ def check_config(config):
             f"--stack-char-order must be from 1 to {seqkit.layers.ngram_embedding.MAX_ORDER}. "
             f"Received: {config.stack_char_order}"
         )
+    if config.tune_trials < 0 or config.tune_epochs < 1:
+        raise config_lib.ConfigError(
+            f"--tune-trials must be >= 0 and --tune-epochs >= 1. Received: {config.tune_trials}, {config.tune_epochs}"
+        )
+    if config.tune_trials and config.distribute != "none":
+        raise config_lib.ConfigError("--tune-trials searches on one device: use it with --distribute=none.")
     if config.stack_c <= 0:
         raise config_lib.ConfigError(f"--stack-c must be > 0. Received: {config.stack_c}")
     for option in ("ngram_buckets", "stack_buckets"):
@@ -368,6 +394,7 @@ def run(config):
         config = quick_config(config)
     strategy = distribute.get_strategy(config.distribute)
     workdir, export_dir = distribute.worker_paths(seqkit.training.resolve_workdir(config.workdir), config.export_dir)
+    seqkit.training.record_config(workdir, config)
     workdir = Path(workdir)
     print(f"workdir: {workdir}")
     data = load_data(config)

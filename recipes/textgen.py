@@ -330,7 +330,7 @@ def train_and_evaluate(config, prepared, workdir, strategy=None):
     start = time.time()
     history = model.fit(train, validation_data=val, epochs=config.epochs, callbacks=callbacks, verbose=2)
     train_seconds = time.time() - start
-    epochs_run = len(history.history["loss"])
+    logs, epochs_run = seqkit.training.run_history(workdir, history)  # Every epoch, across a resume.
     if config.stateful:
         model = stateless_copy(config, model, vocabulary.size)
         language_model.compile_language_model(model)
@@ -360,7 +360,7 @@ def train_and_evaluate(config, prepared, workdir, strategy=None):
             {"epoch": epoch, "temperature": temperature, "text": text}
             for (epoch, temperature), text in (samples.samples.items() if samples else [])
         ],
-        "history": {key: [float(v) for v in values] for key, values in history.history.items()},
+        "history": logs,
         "config": dataclasses.asdict(config),
     }
     print(
@@ -385,6 +385,7 @@ def run(config):
     check_config(config)
     strategy = distribute.get_strategy(config.distribute)
     workdir, export_dir = distribute.worker_paths(seqkit.training.resolve_workdir(config.workdir), config.export_dir)
+    seqkit.training.record_config(workdir, config)
     workdir = Path(workdir)
     print(f"workdir: {workdir}")
     prepared = prepare(config)

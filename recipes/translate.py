@@ -175,6 +175,7 @@ def run(config):
         config = quick_config(config)
     strategy = distribute.get_strategy(config.distribute)
     workdir, export_dir = distribute.worker_paths(seqkit.training.resolve_workdir(config.workdir), config.export_dir)
+    seqkit.training.record_config(workdir, config)
     workdir = Path(workdir)
     print(f"workdir: {workdir}")
     seqkit.set_seed(config.seed)
@@ -225,8 +226,8 @@ def run(config):
 
     # Target tokens the model was trained on (each target plus its <eos>, as truncated), per second.
     target_tokens = sum(min(len(tokens), config.max_length) + 1 for tokens in target_tokenizer(train_y))
-    epochs_run = len(history.history["loss"])
-    tokens_per_second = target_tokens * epochs_run / train_seconds
+    logs, epochs_run = seqkit.training.run_history(workdir, history)  # Every epoch, across a resume.
+    tokens_per_second = target_tokens * len(history.epoch) / train_seconds  # This process's epochs.
 
     references = [text.lower() for text in test_y] if config.lowercase_target else test_y
     start = time.time()
@@ -251,7 +252,7 @@ def run(config):
               f"({greedy['greedy_sentences_per_second']:.0f} sentences/s)")
 
     workdir.mkdir(parents=True, exist_ok=True)
-    plot_learning_curves(history.history, workdir / "learning_curve.png")
+    plot_learning_curves(logs, workdir / "learning_curve.png")
     samples = [text for text in config.samples.split("|") if text.strip()] or test_x[:3]
     outputs, attentions, output_tokens = translate(samples)
     plots = []
@@ -278,7 +279,7 @@ def run(config):
         "samples": [{"source": s, "output": o} for s, o in zip(samples, outputs)],
         "examples": [{"source": s, "output": h, "reference": r}
                      for s, h, r in zip(test_x[:20], hypotheses, references)],
-        "history": {key: [float(v) for v in values] for key, values in history.history.items()},
+        "history": logs,
         "plots": plots,
         "config": dataclasses.asdict(config),
     }

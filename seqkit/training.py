@@ -2,6 +2,8 @@
 callbacks for time budgets, stateful models and generation samples."""
 
 import contextlib
+import csv
+import json
 import math
 import os
 import time
@@ -9,7 +11,7 @@ from pathlib import Path
 
 import keras
 
-from seqkit.utils import save_model_atomic
+from seqkit.utils import atomic_write_text, save_model_atomic
 
 
 def set_seed(seed):
@@ -68,7 +70,7 @@ class BestModelCheckpoint(keras.callbacks.Callback):
         mode: `"min"`, `"max"`, or `"auto"` (max for accuracy-like names).
     """
 
-    def __init__(self, filepath, monitor="val_loss", mode="auto"):
+    def __init__(self, filepath, monitor="val_loss", mode="auto", state_path=None):
         super().__init__()
         if not str(filepath).endswith(".keras"):
             raise ValueError(f"`filepath` must end in '.keras'. Received: filepath={filepath!r}")
@@ -78,6 +80,12 @@ class BestModelCheckpoint(keras.callbacks.Callback):
         self.mode = mode
         self.best = math.inf if mode == "min" else -math.inf
         self.best_epoch = None
+        self.state_path = state_path
+
+    def on_train_begin(self, logs=None):
+        state = _read_state(self.state_path)
+        if state and self.filepath.exists():  # Resuming: the best so far stays the one to beat.
+            self.best, self.best_epoch = state["best"], state["best_epoch"]
 
     def on_epoch_end(self, epoch, logs=None):
         value = (logs or {}).get(self.monitor)
@@ -87,6 +95,69 @@ class BestModelCheckpoint(keras.callbacks.Callback):
         if improved:
             self.best, self.best_epoch = float(value), epoch
             save_model_atomic(self.model, self.filepath)
+        _write_state(self.state_path, {"best": self.best, "best_epoch": self.best_epoch})
+
+
+def _read_state(path):
+    if path is None or not Path(path).exists():
+        return None
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def _write_state(path, state):
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(state, default=float))
+
+
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """`keras.callbacks.EarlyStopping` whose counters survive a killed process.
+
+    Keras' `BackupAndRestore` brings back the weights, the optimizer and the epoch,
+    but early stopping would start counting afresh (and forget the best weights).
+    This one writes `wait`, `best` and `best_epoch` to `state_path` after every
+    epoch and reads them back when training begins again; the best weights come
+    back from `best_model_path` (the run's best checkpoint).
+    """
+
+    def __init__(self, state_path=None, best_model_path=None, **kwargs):
+        super().__init__(**kwargs)
+        self.state_path = state_path
+        self.best_model_path = best_model_path
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        state = _read_state(self.state_path)
+        if not state:
+            return
+        self.wait, self.best, self.best_epoch = state["wait"], state["best"], state["best_epoch"]
+        if self.restore_best_weights and self.best_model_path and Path(self.best_model_path).exists():
+            self.best_weights = keras.saving.load_model(self.best_model_path, compile=False).get_weights()
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        best = None if self.best is None else float(self.best)
+        _write_state(self.state_path, {"wait": self.wait, "best": best, "best_epoch": self.best_epoch})
+
+
+class ResumableReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
+    """`keras.callbacks.ReduceLROnPlateau` whose counters survive a killed process (the rate itself is an
+    optimizer variable, which `BackupAndRestore` restores)."""
+
+    def __init__(self, state_path=None, **kwargs):
+        super().__init__(**kwargs)
+        self.state_path = state_path
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        state = _read_state(self.state_path)
+        if state:
+            self.wait, self.best, self.cooldown_counter = state["wait"], state["best"], state["cooldown_counter"]
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        best = None if self.best is None else float(self.best)
+        _write_state(self.state_path, {"wait": self.wait, "best": best, "cooldown_counter": self.cooldown_counter})
 
 
 def resolve_workdir(path, finished_marker="metrics.json"):
@@ -101,6 +172,44 @@ def resolve_workdir(path, finished_marker="metrics.json"):
         number += 1
         candidate = path.with_name(f"{path.name}-{number}")
     return candidate
+
+
+def run_history(workdir, history):
+    """The whole run's per-epoch logs and its number of epochs, across resumes: `(logs, epochs_run)`.
+
+    After a resume, `model.fit`'s `History` holds only the epochs this process ran
+    (`history.epoch` starts where the backup left off); the earlier ones come from
+    the run's `log.csv` (the last row written for each epoch).
+    """
+    logs = {key: [float(v) for v in values] for key, values in history.history.items()}
+    first = history.epoch[0] if history.epoch else 0
+    path = Path(os.fspath(workdir)) / "log.csv"
+    if first == 0 or not path.exists():
+        return logs, (history.epoch[-1] + 1 if history.epoch else 0)
+    earlier = {}
+    with open(path, newline="", encoding="utf-8") as file:
+        for row in csv.DictReader(file):
+            if row.get("epoch", "").isdigit() and int(row["epoch"]) < first:
+                earlier[int(row["epoch"])] = row
+    if sorted(earlier) != list(range(first)):
+        return logs, history.epoch[-1] + 1  # The log lacks epochs: keep what this process saw.
+    merged = {key: [float(earlier[e].get(key) or "nan") for e in range(first)] + values for key, values in logs.items()}
+    return merged, history.epoch[-1] + 1
+
+
+def record_config(workdir, config):
+    """Writes the run's full `config` (a recipe's dataclass) to `<workdir>/config.json`, atomically.
+
+    `python recipes/<name>.py --config=<workdir>/config.json` (or `seqkit train
+    <name> --config=...`) then runs the same experiment again.
+    """
+    from seqkit.config import config_to_json
+    from seqkit.utils import atomic_write_text
+
+    workdir = Path(os.fspath(workdir))
+    workdir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(workdir / "config.json", config_to_json(config))
+    return workdir / "config.json"
 
 
 def training_callbacks(
@@ -136,25 +245,33 @@ def training_callbacks(
         raise ValueError(f"Expected `reduce_lr_factor` in (0, 1). Received: reduce_lr_factor={reduce_lr_factor}")
     workdir = Path(os.fspath(workdir))
     workdir.mkdir(parents=True, exist_ok=True)
-    callbacks = [BestModelCheckpoint(workdir / "best.keras", monitor=monitor)]
+    # The callbacks' own state lives beside BackupAndRestore's: both are read back only
+    # when a killed run resumes, and both are removed once training ends.
+    state = workdir / "backup" if backup else None
+
+    def state_path(name):
+        return state / name if state else None
+
+    callbacks = [BestModelCheckpoint(workdir / "best.keras", monitor=monitor, state_path=state_path("checkpoint.json"))]
     if reduce_lr_patience:
         callbacks.append(
-            keras.callbacks.ReduceLROnPlateau(
-                monitor=monitor, mode=monitor_mode(monitor), factor=reduce_lr_factor,
-                patience=reduce_lr_patience, min_delta=min_delta, verbose=1,
+            ResumableReduceLROnPlateau(
+                state_path=state_path("reduce_lr.json"), monitor=monitor, mode=monitor_mode(monitor),
+                factor=reduce_lr_factor, patience=reduce_lr_patience, min_delta=min_delta, verbose=1,
             )
         )
     if patience:
         callbacks.append(
-            keras.callbacks.EarlyStopping(
+            ResumableEarlyStopping(
+                state_path=state_path("early_stopping.json"), best_model_path=workdir / "best.keras",
                 monitor=monitor, mode=monitor_mode(monitor), patience=patience, min_delta=min_delta,
                 restore_best_weights=True, verbose=1,
             )
         )
+    if csv_log:  # Before the backup: a kill between the two leaves a row that the resumed epoch rewrites.
+        callbacks.append(keras.callbacks.CSVLogger(str(workdir / "log.csv"), append=True))
     if backup:
         callbacks.append(keras.callbacks.BackupAndRestore(backup_dir=str(workdir / "backup")))
-    if csv_log:
-        callbacks.append(keras.callbacks.CSVLogger(str(workdir / "log.csv"), append=True))
     if tensorboard:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=str(workdir / "tensorboard")))
     return callbacks

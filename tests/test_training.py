@@ -1,3 +1,5 @@
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -43,6 +45,52 @@ def test_resume_after_interruption(tmp_path):
     assert not (tmp_path / "backup").exists()  # Cleaned up once training finished.
     log = (tmp_path / "log.csv").read_text().strip().splitlines()
     assert [line.split(",")[0] for line in log[1:]] == ["0", "1", "2", "3"]
+
+
+class Losses(keras.callbacks.Callback):
+    """Feeds a scripted validation loss to the callbacks after it (as if the model had logged it)."""
+
+    def __init__(self, values):
+        super().__init__()
+        self.values = values
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_loss"] = self.values[epoch]
+
+
+def test_early_stopping_checkpoint_and_history_carry_across_a_resume(tmp_path):
+    x, y = data()
+    # Best at epoch 1, then worse: with patience 3, training stops after epoch 4 (the 5th) either way.
+    scripted = [0.9, 0.5, 0.6, 0.7, 0.8, 0.95, 0.99]
+
+    def run(workdir, model, crash_at=None):
+        callbacks = [Losses(scripted)] + training_callbacks(workdir, patience=3, reduce_lr_patience=2)
+        callbacks += [StopAt(crash_at)] if crash_at is not None else []
+        return model.fit(x, y, epochs=7, verbose=0, callbacks=callbacks, shuffle=False)
+
+    def model():  # No dropout and no shuffling: the epochs after the resume repeat the straight run's exactly.
+        seqkit.set_seed(0)
+        return seqkit.compile_classifier(seqkit.build_classifier(30, units=4, embedding_dim=4, head_dropout=0.0))
+
+    straight = run(tmp_path / "straight", model())
+    with pytest.raises(RuntimeError, match="interrupted"):
+        run(tmp_path / "killed", model(), crash_at=3)
+    state = json.loads((tmp_path / "killed" / "backup" / "early_stopping.json").read_text())
+    assert state == {"wait": 1, "best": 0.5, "best_epoch": 1}
+    resumed_model = model()
+    resumed = run(tmp_path / "killed", resumed_model)
+    assert resumed.epoch == [3, 4]  # Picked up at epoch 4 of 7, stopped by the carried patience count.
+    assert straight.epoch == [0, 1, 2, 3, 4]
+    # The best weights restored at the end are epoch 1's, from the checkpoint, as in the straight run.
+    best = keras.saving.load_model(tmp_path / "killed" / "best.keras")
+    for restored, kept in zip(resumed_model.get_weights(), best.get_weights()):
+        np.testing.assert_allclose(restored, kept)
+    logs, epochs_run = seqkit.training.run_history(tmp_path / "killed", resumed)
+    straight_logs, straight_epochs = seqkit.training.run_history(tmp_path / "straight", straight)
+    assert epochs_run == straight_epochs == 5
+    assert logs["val_loss"] == straight_logs["val_loss"] == scripted[:5]
+    np.testing.assert_allclose(logs["loss"], straight_logs["loss"], rtol=1e-5)  # The same batches, weights, optimizer.
+    assert not (tmp_path / "killed" / "backup").exists()  # State and backup go once training ends.
 
 
 def test_best_checkpoint_tracks_the_monitored_value(tmp_path):
