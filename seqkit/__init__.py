@@ -19,7 +19,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("config", "data", "decoding", "distribute", "export", "layers", "metrics", "models", "optimizers", "plots", "testing", "training", "translation", "utils")
+_SUBMODULES = (
+    "cli", "config", "data", "decoding", "distribute", "estimators", "export", "layers", "metrics", "models",
+    "optimizers", "plots", "testing", "training", "translation", "tuning", "utils",
+)
 _NAMES = {
     "seqkit.data": (
         "BucketedBatches", "CharTokenizer", "DataError", "LabelEncoder", "NewsTokenizer", "TagFeaturizer",
@@ -38,6 +41,7 @@ _NAMES = {
         "decode_tags", "stack_ngram_logit", "naive_bayes_weights", "nbsvm_weights", "build_language_model",
         "compile_language_model", "build_seq2seq", "compile_seq2seq",
     ),
+    "seqkit.estimators": ("SequenceTagger", "TextClassifier"),
     "seqkit.training": (
         "BestModelCheckpoint", "EntityF1", "GenerationSamples", "ResetStates", "TimeBudget", "set_seed",
         "training_callbacks",

@@ -43,3 +43,45 @@ def load_recipe(name):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+TAGGED_SENTENCES = [["Alice", "went", "to", "Paris", "."], ["Bob", "saw", "the", "sea"],
+                    ["Paris", "and", "Rome", "said", "hi"]]
+
+
+@pytest.fixture(scope="session")
+def tiny_exports(tmp_path_factory):
+    """Untrained (seeded) exports of each kind, built once per test process: their outputs are arbitrary but
+    fixed, enough to check serving, the `seqkit` command and odd input."""
+    import seqkit
+    from seqkit.data import TextPreprocessor, Vocabulary
+    from seqkit.data.tag_features import CASING_NAMES
+    from seqkit.models import language_model, seq2seq
+
+    root = tmp_path_factory.mktemp("tiny_exports")
+    seqkit.set_seed(0)
+    words = Vocabulary.build([["good", "bad", "film", "plot", "a", "the"]])
+    classifier = seqkit.build_classifier(words.size, embedding_dim=8, units=4)
+    words_in = TextPreprocessor("word", words)
+    words_in(["a film"])  # Built by a first call, as training would.
+    paths = {"classifier": seqkit.export_classifier(classifier, words_in, ["neg", "pos"], export_root=root,
+                                                    name="classifier")}
+    featurizer = seqkit.TagFeaturizer.build(TAGGED_SENTENCES)
+    tag_names = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
+    tagger = seqkit.build_tagger(featurizer.word_vocabulary.size, tag_names, featurizer.char_vocabulary.size,
+                                 len(CASING_NAMES), word_embedding_dim=8, char_embedding_dim=4, char_hidden_dim=4,
+                                 casing_dim=2, units=8)
+    features = featurizer.encode(TAGGED_SENTENCES)  # Built by a first call, as training would.
+    tagger({key: features[key] for key in tagger.input})
+    paths["tagger"] = seqkit.export_tagger(tagger, featurizer, tag_names, export_root=root, name="tagger")
+    characters = Vocabulary.build([list("abcdefgh ")])
+    lm = language_model.build_language_model(characters.size, embedding_dim=8, units=8, num_layers=1)
+    paths["lm"] = seqkit.export_language_model(lm, characters, level="char", max_new_tokens=5, export_root=root,
+                                               name="lm")
+    source = TextPreprocessor("char", Vocabulary.build([list("0123456789/")]), max_length=64)
+    source(["12/12"])
+    target = Vocabulary.build([list("0123456789-")])
+    model = seq2seq.build_seq2seq(source.vocabulary.size, target.size, embedding_dim=6, units=8, attention_units=5)
+    paths["seq2seq"] = seqkit.export_seq2seq(model, source, target, target_level="char", max_length=6, num_beams=2,
+                                             export_root=root, name="seq2seq")
+    return paths
