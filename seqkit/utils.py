@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -30,6 +31,20 @@ def atomic_write_text(path, text, encoding="utf-8"):
         raise
 
 
+def _remove_orphaned_staging(folder):
+    """Removes staging folders (`.<name>.<pid>.<random>.tmp`) left by processes that were killed mid-write."""
+    for path in Path(folder).glob(".*.tmp"):
+        match = re.fullmatch(r"\.(.+)\.(\d+)\.[^.]+\.tmp", path.name)
+        if not match or not path.is_dir():
+            continue
+        try:
+            os.kill(int(match.group(2)), 0)  # Signal 0: is that process alive?
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except (PermissionError, OverflowError):
+            pass  # Alive under another user, or not a pid: leave it.
+
+
 @contextlib.contextmanager
 def atomic_directory(final_path):
     """Yields a temporary directory that is renamed to `final_path` on success.
@@ -41,7 +56,9 @@ def atomic_directory(final_path):
     if final_path.exists():
         raise FileExistsError(f"Refusing to overwrite existing path: {final_path}")
     final_path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = Path(tempfile.mkdtemp(prefix=f".{final_path.name}.", suffix=".tmp", dir=final_path.parent))
+    _remove_orphaned_staging(final_path.parent)
+    prefix = f".{final_path.name}.{os.getpid()}."
+    temporary = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=final_path.parent))
     try:
         yield temporary
         os.chmod(temporary, 0o755)  # mkdtemp makes it owner-only; servers often run as another user.
