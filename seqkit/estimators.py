@@ -43,12 +43,6 @@ def _column(data, column, argument, kind):
     return list(data)
 
 
-def _set_seed(seed):
-    import keras
-
-    keras.utils.set_random_seed(int(seed))
-
-
 class TextClassifier(ClassifierMixin, BaseEstimator):
     """A recurrent text classifier (`build_classifier`) with scikit-learn's interface.
 
@@ -123,7 +117,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = self._label_encoder.classes_
         if len(self.classes_) < 2:
             raise ValueError(f"`y` must hold at least 2 classes. Received: {self.classes_.tolist()}")
-        _set_seed(self.seed)
+        seqkit.set_seed(self.seed)
         tokenizer = seqkit.get_tokenizer({"type": self.tokenizer, "lowercase": self.lowercase})
         vocabulary = seqkit.Vocabulary.build(tokenizer.iter_tokenize(texts), max_size=self.max_vocabulary)
         self.preprocessor_ = seqkit.TextPreprocessor(tokenizer, vocabulary, max_length=self.max_length)
@@ -243,7 +237,7 @@ class SequenceTagger(BaseEstimator):
         prefixes = "BI" if self.tag_scheme == "bio" else "BIES"
         self.tag_names_ = ["O"] + sorted(f"{prefix}-{kind}" for kind in types for prefix in prefixes)
         index = {tag: i for i, tag in enumerate(self.tag_names_)}
-        _set_seed(self.seed)
+        seqkit.set_seed(self.seed)
         self.featurizer_ = seqkit.TagFeaturizer.build(sentences)
         self.model_ = seqkit.build_tagger(
             self.featurizer_.word_vocabulary.size, self.tag_names_, self.featurizer_.char_vocabulary.size,
