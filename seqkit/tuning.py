@@ -83,10 +83,11 @@ def search_stack(build, train_data, dev_data, directory, max_trials=8, epochs=3,
     )
     stop = keras.callbacks.EarlyStopping(monitor=objective, mode=direction, patience=1)
     tuner.search(train_data, validation_data=dev_data, epochs=epochs, callbacks=[stop], verbose=verbose)
-    trials = [
-        {**trial.hyperparameters.values, "score": trial.score}
-        for trial in tuner.oracle.get_best_trials(num_trials=max_trials)
-    ]
-    if not trials:
-        raise ValueError(f"No trial finished under {directory}: every configuration failed to train.")
+    finished = [trial for trial in tuner.oracle.get_best_trials(num_trials=max_trials) if trial.score is not None]
+    if not finished:
+        # KerasTuner logs a failed trial's traceback and goes on; without a score there is no best.
+        failed = [trial.message for trial in tuner.oracle.trials.values() if trial.message]
+        raise ValueError(f"No trial of the search under {directory} finished: every configuration failed to train. "
+                         f"First failure: {failed[0].strip().splitlines()[-1] if failed else 'unknown'}")
+    trials = [{**trial.hyperparameters.values, "score": trial.score} for trial in finished]
     return tuner.get_best_hyperparameters(1)[0].values, trials
