@@ -16,6 +16,7 @@ model (one text per line), and a TSV of pairs for an encoder-decoder.
 Bad input ends with one `error: ...` line and exit code 2.
 """
 
+import dataclasses
 import importlib
 import importlib.util
 import json
@@ -176,24 +177,57 @@ def predict(path, texts, signature="serving_default", as_json=False, out=None):
 # === Evaluating an export on a labelled file ===
 
 
-def evaluate_export(path, data_file, options):
-    """Scores the export at `path` on `data_file`; returns a metrics dict."""
+@dataclasses.dataclass
+class TableOptions:
+    """How `seqkit evaluate` reads a classifier's CSV/TSV file."""
+
+    text_column: str = "text"
+    label_column: str = "label"
+    encoding: str = "utf-8"
+    separator: str | None = None  # Guessed from the file name (.tsv: tab) when None.
+
+
+@dataclasses.dataclass
+class ConllOptions:
+    """How `seqkit evaluate` reads a tagger's CoNLL file."""
+
+    token_column: int = 0
+    tag_column: int = -1
+    scheme: str = "bio"  # The file's tag scheme: iob1, bio or bioes.
+    encoding: str = "utf-8"
+
+
+@dataclasses.dataclass
+class TextOptions:
+    """How `seqkit evaluate` reads a language model's text file (one text per line)."""
+
+    encoding: str = "utf-8"
+
+
+@dataclasses.dataclass
+class PairsOptions:
+    """How `seqkit evaluate` reads an encoder-decoder's TSV of pairs."""
+
+    encoding: str = "utf-8"
+    reverse: bool = False  # Read each line as target<TAB>source.
+
+
+def evaluate_export(path, data_file, arguments=()):
+    """Scores the export at `path` on `data_file`, read with `--key=value` `arguments`; returns a metrics dict."""
+    from seqkit.config import parse_args
+
     loaded, metadata = load_export(path)
     kind = metadata.get("format")
-    evaluators = {"seqkit.classifier": _evaluate_classifier, "seqkit.tagger": _evaluate_tagger,
-                  "seqkit.language_model": _evaluate_language_model, "seqkit.seq2seq": _evaluate_seq2seq}
+    evaluators = {"seqkit.classifier": (_evaluate_classifier, TableOptions),
+                  "seqkit.tagger": (_evaluate_tagger, ConllOptions),
+                  "seqkit.language_model": (_evaluate_language_model, TextOptions),
+                  "seqkit.seq2seq": (_evaluate_seq2seq, PairsOptions)}
     if kind not in evaluators:
         raise CommandError(f"{path}: cannot evaluate an export of format {kind!r} (seqkit.json). "
                            f"Expected one of: {', '.join(evaluators)}")
-    allowed = {"seqkit.classifier": {"text_column", "label_column", "encoding", "separator"},
-               "seqkit.tagger": {"token_column", "tag_column", "scheme", "encoding"},
-               "seqkit.language_model": {"encoding"},
-               "seqkit.seq2seq": {"encoding", "reverse"}}[kind]
-    unknown = sorted(set(options) - allowed)
-    if unknown:
-        raise CommandError(f"Unknown option(s) for a {kind} export: {', '.join('--' + u.replace('_', '-') for u in unknown)}. "
-                           f"Known: {', '.join('--' + a.replace('_', '-') for a in sorted(allowed))}")
-    return {"export": str(path), "data": str(data_file), **evaluators[kind](loaded, metadata, data_file, options)}
+    evaluate, options_class = evaluators[kind]
+    options = parse_args(options_class(), arguments)
+    return {"export": str(path), "data": str(data_file), **evaluate(loaded, metadata, data_file, options)}
 
 
 def _evaluate_classifier(loaded, metadata, data_file, options):
@@ -201,8 +235,8 @@ def _evaluate_classifier(loaded, metadata, data_file, options):
 
     from seqkit.data.readers import read_table
 
-    texts, labels = read_table(data_file, options.get("text_column", "text"), options.get("label_column", "label"),
-                               encoding=options.get("encoding", "utf-8"), separator=options.get("separator"))
+    texts, labels = read_table(data_file, options.text_column, options.label_column, encoding=options.encoding,
+                               separator=options.separator)
     results = readable(metadata, call_signature(loaded, texts))
     if metadata.get("head") == "regression":
         values = [r["value"] for r in results]
@@ -231,9 +265,8 @@ def _evaluate_tagger(loaded, metadata, data_file, options):
     from seqkit.data.conll import read_conll
     from seqkit.data.tag_schemes import convert
 
-    sentences, tags = read_conll(data_file, token_column=options.get("token_column", 0),
-                                 tag_column=options.get("tag_column", -1), encoding=options.get("encoding", "utf-8"),
-                                 scheme=options.get("scheme", "bio"), target_scheme="bio")
+    sentences, tags = read_conll(data_file, token_column=options.token_column, tag_column=options.tag_column,
+                                 encoding=options.encoding, scheme=options.scheme, target_scheme="bio")
     function = loaded.signatures["tag_tokens"]
     predicted = []
     for begin in range(0, len(sentences), BATCH_SIZE):
@@ -251,7 +284,7 @@ def _evaluate_tagger(loaded, metadata, data_file, options):
 def _evaluate_language_model(loaded, metadata, data_file, options):
     from seqkit.data.readers import read_lines
 
-    texts = read_lines(data_file, encoding=options.get("encoding", "utf-8"))
+    texts = read_lines(data_file, encoding=options.encoding)
     outputs = call_signature(loaded, texts, "score")
     nats = -float(outputs["log_prob"].sum())
     tokens = int(outputs["num_tokens"].sum())
@@ -267,8 +300,7 @@ def _evaluate_seq2seq(loaded, metadata, data_file, options):
 
     from seqkit.data.readers import read_pairs
 
-    sources, references = read_pairs(data_file, encoding=options.get("encoding", "utf-8"),
-                                     reverse=bool(options.get("reverse", False)))
+    sources, references = read_pairs(data_file, encoding=options.encoding, reverse=options.reverse)
     outputs = [r["output"] for r in readable(metadata, call_signature(loaded, sources))]
     tokenize = "char" if metadata.get("target_level") == "char" else "13a"
     return {"pairs": len(sources),
@@ -310,30 +342,6 @@ def datasets_command(arguments, out=None):
 # === The command line ===
 
 
-def _options(arguments):
-    """`--key=value` / `--key value` / `--flag` arguments as `{key: value}` (dashes become underscores)."""
-    options, position = {}, 0
-    while position < len(arguments):
-        argument = arguments[position]
-        position += 1
-        if not argument.startswith("--"):
-            raise CommandError(f"Expected --key=value options. Received: {argument!r}")
-        key, has_value, value = argument[2:].partition("=")
-        if not has_value:
-            if position < len(arguments) and not arguments[position].startswith("--"):
-                value, position = arguments[position], position + 1
-            else:
-                value = True
-        options[key.replace("-", "_")] = _number(value)
-    return options
-
-
-def _number(value):
-    if isinstance(value, str) and value.lstrip("-").isdigit():
-        return int(value)
-    return value
-
-
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
@@ -345,7 +353,7 @@ def main(argv=None):
             extra = {"train": (), "export": ("--export",), "evaluate": ("--no-export",)}[command]
             return run_recipe(arguments[0], arguments[1:], extra)
         if command == "evaluate" and len(arguments) >= 2:
-            metrics = evaluate_export(arguments[0], arguments[1], _options(arguments[2:]))
+            metrics = evaluate_export(arguments[0], arguments[1], arguments[2:])
             print(json.dumps(metrics, indent=2, ensure_ascii=False, default=float))
             return 0
         if command == "predict" and len(arguments) >= 2:
