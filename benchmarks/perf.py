@@ -202,6 +202,14 @@ def ids_of(preprocessor, texts):
     return [preprocessor.vocabulary.encode(tokens) for tokens in preprocessor.tokenizer.iter_tokenize(texts)]
 
 
+def padded_to_longest(rows):
+    """The plain way's input: every row zero-padded at the end to the longest one, as one int32 array."""
+    array = np.zeros((len(rows), max(len(row) for row in rows)), "int32")
+    for index, row in enumerate(rows):
+        array[index, : len(row)] = row
+    return array
+
+
 def flops_per_trained_token(name, arrays_path):
     """The model's training FLOPs per real token; writes the classifier's and LM's arrays for PyTorch."""
     if name in ("classifier", "charlm"):
@@ -272,10 +280,7 @@ def keras_classifier(plain):
     seqkit.compile_classifier(model, jit_compile=JIT_COMPILE)
     tokens = sum(len(row) for row in ids)
     if plain:
-        longest = max(len(row) for row in ids)
-        padded = np.zeros((len(ids), longest), "int32")
-        for row, values in enumerate(ids):
-            padded[row, : len(values)] = values
+        padded = padded_to_longest(ids)
 
         def epoch():
             model.fit(padded, labels, batch_size=CLASSIFIER["batch_size"], epochs=1, shuffle=True, verbose=0)
@@ -380,17 +385,11 @@ def keras_seq2seq(plain):
     tokens = sum(len(row) + 1 for row in target_ids)  # Each target and its <eos>.
     bos, eos, steps = target.vocabulary.bos_id, target.vocabulary.eos_id, SEQ2SEQ["max_output_length"]
 
-    def padded(rows):
-        array = np.zeros((len(rows), max(len(row) for row in rows)), "int32")
-        for index, row in enumerate(rows):
-            array[index, : len(row)] = row
-        return array
-
     if plain:  # keras-io's way: padded numpy arrays, and a Python loop that re-runs the model on the prefix.
-        arrays = {"source_ids": padded(ids_of(source, train_x)),
-                  "target_ids": padded([[bos, *row] for row in target_ids])}
-        next_ids = padded([[*row, eos] for row in target_ids])
-        decoded_ids = padded([row or [0] for row in ids_of(source, decoded)])
+        arrays = {"source_ids": padded_to_longest(ids_of(source, train_x)),
+                  "target_ids": padded_to_longest([[bos, *row] for row in target_ids])}
+        next_ids = padded_to_longest([[*row, eos] for row in target_ids])
+        decoded_ids = padded_to_longest([row or [0] for row in ids_of(source, decoded)])
 
         def epoch():
             model.fit(arrays, next_ids, batch_size=SEQ2SEQ["batch_size"], epochs=1, shuffle=True, verbose=0)
@@ -417,7 +416,8 @@ def keras_seq2seq(plain):
 
             decode = jax.jit(lambda ids: seq2seq.greedy_decode(model, ids, steps, bos, eos)[0])
             rows = sorted(ids_of(source, decoded), key=len)
-            batches = [padded([row or [0] for row in rows[begin : begin + 256]]) for begin in range(0, len(rows), 256)]
+            batches = [padded_to_longest([row or [0] for row in rows[begin : begin + 256]])
+                       for begin in range(0, len(rows), 256)]
 
             def infer():
                 for batch in batches:
