@@ -34,12 +34,13 @@ _NAMES = {
     ),
     "seqkit.layers": (
         "CRF", "AttentionDecoder", "AttentionPooling", "BahdanauAttention", "CharacterEncoder", "LuongAttention",
-        "MaskedPooling", "RecurrentStack",
+        "MaskedPooling", "RecurrentStack", "ContextualEmbedding",
     ),
     "seqkit.models": (
         "build_classifier", "build_tagger", "class_probabilities", "compile_classifier", "compile_tagger",
         "decode_tags", "stack_ngram_logit", "naive_bayes_weights", "nbsvm_weights", "build_language_model",
-        "compile_language_model", "build_seq2seq", "compile_seq2seq",
+        "compile_language_model", "build_seq2seq", "compile_seq2seq", "build_bidirectional_language_model",
+        "compile_bidirectional_language_model", "bidirectional_batches", "initialize_from_language_model",
     ),
     "seqkit.estimators": ("SequenceTagger", "TextClassifier"),
     "seqkit.training": (

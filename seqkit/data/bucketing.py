@@ -16,10 +16,13 @@ class BucketedBatches(keras.utils.PyDataset):
 
     Args:
         inputs: a dict of numpy arrays `(num_sentences, max_length, ...)`, padded with 0.
-        targets: optional `(num_sentences, max_length)` array, padded with -1.
+        targets: optional `(num_sentences, max_length)` array, padded with -1, or a
+            dict of such arrays (one per model output).
         lengths: the true length of each sentence.
         batch_size: sentences per batch.
-        shuffle: reshuffle every epoch (training); `False` keeps the input order.
+        shuffle: reshuffle every epoch (training); `False` keeps the input order
+            (for `predict`; on TensorFlow, Keras fixes the time length if the
+            first two batches share it, so pass validation data shuffled).
         seed: the shuffling seed.
         length_multiple: round each batch's length up to a multiple of this. On
             XLA backends (JAX) every new batch shape is compiled anew, so a
@@ -47,7 +50,9 @@ class BucketedBatches(keras.utils.PyDataset):
         self.pool_batches = pool_batches
         self.rng = np.random.default_rng(seed)
         sizes = {len(value) for value in inputs.values()} | {len(self.lengths)}
-        if targets is not None:
+        if isinstance(targets, dict):
+            sizes |= {len(value) for value in targets.values()}
+        elif targets is not None:
             sizes.add(len(targets))
         if len(sizes) != 1:
             raise ValueError(f"`inputs`, `targets` and `lengths` must have the same number of rows. Received: {sorted(sizes)}")
@@ -67,6 +72,20 @@ class BucketedBatches(keras.utils.PyDataset):
             pool = pool[np.argsort(self.lengths[pool], kind="stable")]
             batches.extend(pool[offset : offset + self.batch_size] for offset in range(0, len(pool), self.batch_size))
         self.batches = [batches[index] for index in self.rng.permutation(len(batches))]
+        self._vary_the_first_two_lengths()
+
+    def _vary_the_first_two_lengths(self):
+        """Moves a batch of another length to second place, if there is one.
+
+        On TensorFlow, Keras takes the tensor spec of a `PyDataset` from its first
+        two batches: if they have the same length, that length is fixed and a
+        later batch of another length fails. The epoch's order stays random.
+        """
+        lengths = [round_length(int(self.lengths[rows].max()), self.length_multiple) for rows in self.batches]
+        if len(lengths) > 2 and lengths[0] == lengths[1]:
+            other = next((index for index in range(2, len(lengths)) if lengths[index] != lengths[0]), None)
+            if other is not None:
+                self.batches[1], self.batches[other] = self.batches[other], self.batches[1]
 
     def __len__(self):
         return math.ceil(len(self.lengths) / self.batch_size)
@@ -77,6 +96,8 @@ class BucketedBatches(keras.utils.PyDataset):
         inputs = {key: value[rows, :length] for key, value in self.inputs.items()}
         if self.targets is None:
             return (inputs,)
+        if isinstance(self.targets, dict):
+            return inputs, {key: value[rows, :length] for key, value in self.targets.items()}
         return inputs, self.targets[rows, :length]
 
 

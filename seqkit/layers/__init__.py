@@ -15,3 +15,5 @@ from seqkit.layers.char_encoder import CharacterEncoder
 from seqkit.layers.crf import CRF, CRFLoss, bio_constraints
 from seqkit.layers.attention import ATTENTIONS, BahdanauAttention, LuongAttention
 from seqkit.layers.attention_decoder import AttentionDecoder, DecoderBridge
+from seqkit.layers.sequence_reversal import ReverseSequence
+from seqkit.layers.contextual_embedding import ContextualEmbedding

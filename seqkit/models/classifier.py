@@ -37,6 +37,7 @@ def build_classifier(
     naive_bayes_scale=0.3,
     hidden_dim=0,
     head_dropout=0.5,
+    contextual_embedding=None,
     name="classifier",
 ):
     """Builds a functional Keras classifier over token ids (id 0 is padding and is masked).
@@ -74,6 +75,9 @@ def build_classifier(
         naive_bayes_scale: the factor applied to `naive_bayes_weights` at the start.
         hidden_dim: an optional ReLU layer before the output (0: none).
         head_dropout: dropout before the output layer.
+        contextual_embedding: an optional `ContextualEmbedding` over a BiLM with
+            the same vocabulary; its features are concatenated with the token
+            embedding (ELMo).
 
     Examples:
     >>> import numpy as np
@@ -150,6 +154,8 @@ def build_classifier(
     x = embedding(token_ids)
     if embedding_dropout:
         x = keras.layers.Dropout(embedding_dropout, noise_shape=(None, None, 1), name="embedding_dropout")(x)
+    if contextual_embedding is not None:
+        x = keras.layers.Concatenate(name="token_and_contextual")([x, contextual_embedding(token_ids)])
     features = stack(x)
     if pooling_layers:
         pooled = [layer(features) for layer in pooling_layers]

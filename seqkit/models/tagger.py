@@ -39,6 +39,7 @@ def build_tagger(
     output="crf",
     constrain_transitions=True,
     tag_scheme="bio",
+    contextual_embedding=None,
     name="tagger",
 ):
     """Builds a functional tagger over `words`, `chars` and `casing` ids (see `TagFeaturizer`).
@@ -72,6 +73,9 @@ def build_tagger(
         constrain_transitions: forbid transitions that break the tag scheme
             (CRF output only).
         tag_scheme: `"bio"` or `"bioes"`, for those constraints.
+        contextual_embedding: an optional `ContextualEmbedding` over a BiLM whose
+            vocabulary is the tagger's word vocabulary (char-aware BiLMs read
+            the same `chars`); its features join the token features (ELMo).
 
     Examples:
     >>> import numpy as np
@@ -117,6 +121,13 @@ def build_tagger(
     if casing_dim:
         inputs["casing"] = keras.Input(shape=(None,), dtype="int32", name="casing")
         features.append(keras.layers.Embedding(casing_size, casing_dim, name="casing_embedding")(inputs["casing"]))
+    if contextual_embedding is not None:
+        if contextual_embedding.bilm.input.keys() - {"token_ids", "chars"} or (
+                "chars" in contextual_embedding.bilm.input and "chars" not in inputs):
+            raise ValueError("The contextual embedding's BiLM must read word ids (and `chars` only with a character "
+                             f"encoder). Received a BiLM with inputs {sorted(contextual_embedding.bilm.input)}")
+        bilm_inputs = {"token_ids": words, "chars": inputs.get("chars")}
+        features.append(contextual_embedding({key: bilm_inputs[key] for key in contextual_embedding.bilm.input}))
     x = features[0] if len(features) == 1 else keras.layers.Concatenate(name="token_features")(features)
     if embedding_dropout:
         x = keras.layers.Dropout(embedding_dropout, name="embedding_dropout")(x)
