@@ -173,6 +173,7 @@ def test_evaluate_seq2seq_exact_match_and_bleu_on_known_outputs(capsys, exports,
 # === Recipes through the command, and the config they record ===
 
 
+@pytest.mark.slow  # About a minute or more on 2 cores; `pytest -m slow` runs it.
 def test_train_records_its_config_and_the_config_reproduces_the_run(capsys, tmp_path):
     tiny = ["--quick", "--num-train=300", "--num-dev=32", "--num-test=32", "--epochs=1", "--units=8",
             "--embedding-dim=4", "--attention-units=4", "--num-plots=0", "--num-beams=1", "--seed=3"]

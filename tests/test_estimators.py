@@ -60,6 +60,7 @@ def test_classifier_on_mr_accepts_a_dataframe_a_series_and_lists(mr):
         TextClassifier(text_column="review").fit(train, train["polarity"])
 
 
+@pytest.mark.slow  # About a minute or more on 2 cores; `pytest -m slow` runs it.
 def test_classifier_in_a_pipeline_under_cross_validation_and_grid_search(mr):
     data = mr.iloc[:800]
     pipeline = Pipeline([
@@ -76,6 +77,7 @@ def test_classifier_in_a_pipeline_under_cross_validation_and_grid_search(mr):
     assert search.predict(data.iloc[:5]).shape == (5,)
 
 
+@pytest.mark.slow  # About a minute or more on 2 cores; `pytest -m slow` runs it.
 def test_tagger_on_conll_slice_scores_entity_f1_and_works_in_cross_validation(conll):
     (train_x, train_y), (dev_x, dev_y) = conll
     tagger = SequenceTagger(**SMALL_TAGGER).fit(pd.Series(train_x), pd.Series(train_y))

@@ -113,6 +113,7 @@ SLOW_EXPORT_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # About a minute or more on 2 cores; `pytest -m slow` runs it.
 def test_an_export_killed_with_sigkill_leaves_no_version_and_the_next_one_cleans_up(trained, tmp_path):
     import signal
     import time

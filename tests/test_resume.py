@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from conftest import REPO
 
 # The dates recipe at a size where an epoch takes a few seconds on 2 CPU cores.
@@ -28,6 +30,7 @@ def logged_epochs(workdir):
         return [row for row in csv.DictReader(file)]
 
 
+@pytest.mark.slow  # About a minute or more on 2 cores; `pytest -m slow` runs it.
 def test_a_killed_recipe_resumes_from_its_backup_and_finishes_with_the_same_metrics(tmp_path):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     straight = subprocess.run(command(tmp_path / "straight"), cwd=REPO, env=env, capture_output=True, text=True,

@@ -76,6 +76,7 @@ def test_user_files_and_cross_validation(sentiment, mr_files, tmp_path):
     assert sorted(p.name for p in (tmp_path / "exports" / "sentiment").iterdir()) == ["1", "2"]
 
 
+@pytest.mark.slow  # About a minute or more on 2 cores; `pytest -m slow` runs it.
 def test_tune_trials_searches_the_stack_on_dev_and_trains_the_best(sentiment, mr_files, tmp_path):
     import keras
 
