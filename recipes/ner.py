@@ -19,6 +19,7 @@ Usage:
     python recipes/ner.py --output=softmax                 # ablation: no CRF
     python recipes/ner.py --char-encoder=none              # ablation: no character features
     python recipes/ner.py --word-vectors=glove.6B.100d.txt # pretrained word vectors
+    python recipes/ner.py --bilm                           # ELMo-style features from a BiLM pretrained on train+dev text
 
 Every config field below is a `--key=value` option; unknown keys and values of
 the wrong type are errors.
@@ -88,6 +89,14 @@ class Config:
     output_dropout: float = 0.5  # Dropout before the emission layer.
     output: str = "crf"  # "crf" or "softmax".
     constrain_transitions: bool = True  # CRF only: forbid transitions that break the tag scheme.
+    # --- Contextual features (ELMo), pretrained without labels ---
+    bilm: bool = False  # Pretrain a bidirectional LM on the train and dev sentences (never test) and mix in its layers.
+    bilm_units: int = 128  # BiLM units per direction and layer (and its token representation's width).
+    bilm_layers: int = 2  # BiLM recurrent layers per direction.
+    bilm_epochs: int = 5  # Maximum BiLM epochs (early-stopped on a 5% share of its sentences).
+    bilm_chars: bool = False  # Give the BiLM the tagger's character ids too (a char-aware input).
+    bilm_trainable: bool = False  # Fine-tune the BiLM with the tagger (default: frozen; only the mix is trained).
+    bilm_text: str | None = None  # More unlabeled text for the BiLM: one whitespace-tokenized sentence per line.
     # --- Training ---
     batch_size: int = 32  # Sentences per batch.
     epochs: int = 50  # Maximum passes over the training data.
@@ -116,6 +125,8 @@ def quick_config(config):
         units=min(config.units, 64),
         word_embedding_dim=config.word_embedding_dim if config.word_vectors else min(config.word_embedding_dim, 50),
         patience=min(config.patience, 2),
+        bilm_units=min(config.bilm_units, 64),
+        bilm_epochs=min(config.bilm_epochs, 2),
     )
 
 
@@ -277,8 +288,42 @@ def prepare(config):
 # === Training and evaluation (any backend) ===
 
 
-def build_model(config, prepared):
-    """The configured BiLSTM-CRF tagger for `prepared`, compiled (under the caller's strategy scope and precision)."""
+def pretrain_bilm(config, prepared):
+    """A BiLM over the tagger's word vocabulary, trained on the train and dev sentences (and `--bilm-text`).
+
+    The test sentences are never read. Returns `(ContextualEmbedding, report)`.
+    """
+    sentences = prepared.sentences["train"] + prepared.sentences["dev"]
+    if config.bilm_text:
+        from seqkit.data.readers import read_lines
+
+        extra = [line.split() for line in read_lines(config.bilm_text, encoding=config.encoding)]
+        print(f"bilm: {len(extra)} more sentences from {config.bilm_text}")
+        sentences += extra
+    features = prepared.featurizer.encode(sentences)
+    held_out = np.random.default_rng(config.seed).random(len(sentences)) < 0.05
+    model = seqkit.build_bidirectional_language_model(
+        prepared.word_vocabulary_size, embedding_dim=config.bilm_units, units=config.bilm_units,
+        num_layers=config.bilm_layers, cell="peephole" if config.cell == "peephole" else "lstm", dropout=0.1,
+        char_vocabulary_size=prepared.char_vocabulary_size if config.bilm_chars else None,
+    )
+    seqkit.compile_bidirectional_language_model(model, clipnorm=config.clipnorm)
+    chars = features["chars"] if config.bilm_chars else None
+    report = seqkit.models.bilm.train_bidirectional_language_model(
+        model, features["words"][~held_out], features["words"][held_out], epochs=config.bilm_epochs,
+        batch_size=config.batch_size, seed=config.seed,
+        train_chars=None if chars is None else chars[~held_out], dev_chars=None if chars is None else chars[held_out],
+    )
+    report = {"sentences": len(sentences), **report}
+    print(f"bilm: {report}")
+    return seqkit.ContextualEmbedding(model, trainable_bilm=config.bilm_trainable, dropout=0.1), report
+
+
+def build_model(config, prepared, contextual_embedding=None):
+    """The configured BiLSTM-CRF tagger for `prepared`, compiled (under the caller's strategy scope and precision).
+
+    `contextual_embedding` (from `pretrain_bilm`) adds a BiLM's mixed layers to the token features.
+    """
     from seqkit.data.casing import CASING_NAMES
 
     word_embedding_dim = config.word_embedding_dim
@@ -307,6 +352,7 @@ def build_model(config, prepared):
         output=config.output,
         constrain_transitions=config.constrain_transitions,
         tag_scheme=config.tag_scheme,
+        contextual_embedding=contextual_embedding,
     )
     seqkit.compile_tagger(model, learning_rate=config.learning_rate, clipnorm=config.clipnorm)
     return model
@@ -323,7 +369,8 @@ def train_and_evaluate(config, prepared, workdir, strategy=None):
     strategy = strategy or distribute.get_strategy()
     tag_names = prepared.tag_names
     with strategy.scope(), seqkit.training.precision(config.precision):
-        model = build_model(config, prepared)
+        contextual, pretraining = pretrain_bilm(config, prepared) if config.bilm else (None, None)
+        model = build_model(config, prepared, contextual)
 
     def inputs(name):
         return {key: prepared.features[name][key] for key in model.input}
@@ -370,6 +417,8 @@ def train_and_evaluate(config, prepared, workdir, strategy=None):
         "config": dataclasses.asdict(config),
         "predictions": predicted,
     }
+    if pretraining is not None:
+        summary["bilm"] = {**pretraining, "mix_weights": [round(float(w), 4) for w in contextual.mix_weights()]}
     from seqeval.metrics import classification_report
 
     print(classification_report(prepared.gold["test"], predicted, digits=4))
@@ -390,6 +439,11 @@ def check_config(config):
         {"tag_scheme": ("bio", "bioes"), "output": ("crf", "softmax"), "char_encoder": ("cnn", "lstm", "none"),
          "distribute": distribute.STRATEGIES, "precision": seqkit.training.PRECISIONS},
     )
+    if config.bilm_chars and config.char_encoder == "none":
+        raise config_lib.ConfigError("--bilm-chars reads the tagger's character ids: it needs a --char-encoder.")
+    for option in ("bilm_units", "bilm_layers", "bilm_epochs"):
+        if getattr(config, option) < 1:
+            raise config_lib.ConfigError(f"--{option.replace('_', '-')} must be >= 1. Received: {getattr(config, option)}")
 
 
 def run(config):

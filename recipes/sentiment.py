@@ -23,6 +23,7 @@ Usage:
     python recipes/sentiment.py --train=my.csv --test=my_test.csv \\
         --text-column=review --label-column=stars [--dev=my_dev.csv] [--encoding=latin-1]
     python recipes/sentiment.py --dataset=mr --tune-trials=8   # KerasTuner picks cell/units/layers/dropout on dev
+    python recipes/sentiment.py --dataset=imdb --pretrain-lm   # start from a BiLM pretrained on the training text
 
 Every config field below is a `--key=value` option; unknown keys and values of
 the wrong type are errors. Data is found through `--data-dir`,
@@ -92,6 +93,10 @@ class Config:
     stack_chars: bool = False  # With --stack-nbsvm, also stack NBSVM over character n-grams (a second input).
     stack_char_order: int = 6  # Longest character n-gram of --stack-chars (spaces included).
     ngram_order: int = 2  # Longest n-gram of both n-gram features (2: words and word pairs).
+    # --- LM pretraining (Dai & Le 2015), labels unused ---
+    pretrain_lm: bool = False  # Pretrain a bidirectional LM on the training text and start the classifier from it.
+    pretrain_epochs: int = 5  # Maximum BiLM epochs (early-stopped on the dev text).
+    pretrain_text: str | None = None  # More unlabeled text for the BiLM, one text per line (e.g. IMDB's unsup reviews).
     # --- Training ---
     batch_size: int = 32  # Examples per batch.
     epochs: int = 10  # Maximum passes over the training data.
@@ -232,6 +237,10 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True, strategy=
         return fit(batches, train_y, labels.num_classes, layer.vocabulary.size, orders=orders, num_buckets=num_buckets,
                    **options)
 
+    language_model, pretraining = None, None
+    if config.pretrain_lm:
+        language_model, pretraining = pretrain_language_model(config, preprocessor, train[0], dev[0])
+
     prior = None
     if config.naive_bayes:
         fit = seqkit.nbsvm_weights if config.naive_bayes_svm else seqkit.naive_bayes_weights
@@ -258,6 +267,8 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True, strategy=
             naive_bayes_weights=prior,
             naive_bayes_scale=config.naive_bayes_scale,
         )
+        if language_model is not None:
+            seqkit.initialize_from_language_model(network, language_model)
         return seqkit.compile_classifier(network, head=head, learning_rate=config.learning_rate, clipnorm=config.clipnorm)
 
     search = None
@@ -335,11 +346,43 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True, strategy=
     }
     if search is not None:
         metrics["search"] = search
+    if pretraining is not None:
+        metrics["pretraining"] = pretraining
     if stacking is not None:
         metrics["stacking"] = stacking
         metrics["accuracy_network_alone"] = stacking["test_accuracy_network_alone"]
     export_inputs = inputs if len(inputs) > 1 else preprocessor
     return metrics, (model, export_inputs, labels, head), (y_true, y_pred)
+
+
+def pretrain_language_model(config, preprocessor, texts, dev_texts):
+    """A BiLM over the classifier's vocabulary, trained on `texts` (and `--pretrain-text`), early-stopped on `dev_texts`.
+
+    Its shape follows the classifier's (cell, units, embedding width; one layer
+    for a bidirectional classifier, whose upper layers read both directions), so
+    that `initialize_from_language_model` can copy it in.
+    """
+    texts = list(texts)
+    if config.pretrain_text:
+        extra = readers.read_lines(config.pretrain_text, encoding=config.encoding)
+        print(f"pretraining: {len(extra)} more texts from {config.pretrain_text}")
+        texts += extra
+
+    def ids(batch):
+        return [row for begin in range(0, len(batch), 4096)
+                for row in preprocessor.ragged_ids(batch[begin : begin + 4096]).to_list()]
+
+    model = seqkit.build_bidirectional_language_model(
+        preprocessor.vocabulary.size, embedding_dim=config.embedding_dim, cell=config.cell, units=config.units,
+        num_layers=1 if config.bidirectional else config.num_layers, dropout=config.dropout,
+    )
+    seqkit.compile_bidirectional_language_model(model, clipnorm=config.clipnorm)
+    report = seqkit.models.bilm.train_bidirectional_language_model(
+        model, ids(texts), ids(list(dev_texts)), epochs=config.pretrain_epochs, batch_size=config.batch_size,
+        seed=config.seed,
+    )
+    print(f"pretraining: {report}")
+    return model, {"texts": len(texts), **report}
 
 
 def ordered_batches(inputs, texts, targets, batch_size=256):
@@ -380,6 +423,15 @@ def check_config(config):
         )
     if config.tune_trials and config.distribute != "none":
         raise config_lib.ConfigError("--tune-trials searches on one device: use it with --distribute=none.")
+    if config.pretrain_lm and config.bidirectional and config.num_layers != 1:
+        raise config_lib.ConfigError(
+            "--pretrain-lm starts a bidirectional classifier from a BiLM, whose layers read one direction each: "
+            f"use --num-layers=1 (or --no-bidirectional for a deeper Dai & Le classifier). Received: {config.num_layers}"
+        )
+    if config.pretrain_lm and config.tune_trials:
+        raise config_lib.ConfigError("--pretrain-lm fixes the stack's shape: use it without --tune-trials.")
+    if config.pretrain_epochs < 1:
+        raise config_lib.ConfigError(f"--pretrain-epochs must be >= 1. Received: {config.pretrain_epochs}")
     if config.stack_c <= 0:
         raise config_lib.ConfigError(f"--stack-c must be > 0. Received: {config.stack_c}")
     for option in ("ngram_buckets", "stack_buckets"):

@@ -97,6 +97,31 @@ def test_tune_trials_searches_the_stack_on_dev_and_trains_the_best(sentiment, mr
     assert (tmp_path / "run" / "search").is_dir()  # KerasTuner's trials, kept so a cut search resumes.
 
 
+def test_pretrain_lm_starts_the_classifier_from_a_bilm_of_the_training_text(sentiment, mr_files, tmp_path):
+    extra = tmp_path / "unlabeled.txt"
+    extra.write_text("a film about films\nthe plot thickens\n")
+    code = sentiment.main([f"--train={mr_files / 'train.csv'}", f"--test={mr_files / 'test.tsv'}",
+                           "--text-column=review", "--label-column=sentiment", "--epochs=1", "--units=8",
+                           "--embedding-dim=8", "--ngram-dim=0", "--pretrain-lm", "--pretrain-epochs=2",
+                           f"--pretrain-text={extra}", f"--workdir={tmp_path / 'run'}", "--no-export"])
+    assert code == 0
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    pretraining = metrics["pretraining"]
+    assert pretraining["texts"] == metrics["num_train"] + 2  # The training texts (labels unused) and the extra file.
+    # Better than a uniform guess over the vocabulary on the dev texts, in both directions.
+    assert pretraining["val_forward_perplexity"] < metrics["vocabulary_size"]
+    assert pretraining["val_backward_perplexity"] < metrics["vocabulary_size"]
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--pretrain-lm", "--num-layers=2"], "use --num-layers=1"),
+    (["--pretrain-lm", "--tune-trials=2"], "without --tune-trials"),
+])
+def test_pretrain_lm_options_are_checked(sentiment, options, message, capsys):
+    assert sentiment.main(options) == 2
+    assert message in capsys.readouterr().err
+
+
 def write(path, text, encoding="utf-8"):
     path.write_bytes(text.encode(encoding))
     return path

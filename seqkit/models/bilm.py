@@ -13,6 +13,7 @@ sees exactly the inputs the BiLM was trained on.
 """
 
 import math
+import time
 
 import keras
 import numpy as np
@@ -63,8 +64,9 @@ def build_bidirectional_language_model(
     Examples:
     >>> import numpy as np
     >>> model = build_bidirectional_language_model(20, embedding_dim=8, units=8, num_layers=1)
-    >>> {key: tuple(value.shape) for key, value in model({"token_ids": np.array([[5, 6, 0]])}).items()}
-    {'backward': (1, 3, 20), 'forward': (1, 3, 20)}
+    >>> outputs = model({"token_ids": np.array([[5, 6, 0]])})
+    >>> tuple(outputs["forward"].shape), tuple(outputs["backward"].shape)
+    ((1, 3, 20), (1, 3, 20))
     """
     if not isinstance(vocabulary_size, int) or vocabulary_size < 5:
         raise ValueError(f"`vocabulary_size` must be an int >= 5. Received: vocabulary_size={vocabulary_size!r}")
@@ -160,10 +162,35 @@ def bidirectional_batches(token_ids, chars=None, batch_size=32, shuffle=True, se
                            batch_size=batch_size, shuffle=shuffle, seed=seed)
 
 
-def perplexities(history_logs):
-    """Per-direction perplexity from a Keras log dict (`forward_loss`, `backward_loss`, and their `val_`)."""
-    return {key.replace("_loss", "_perplexity"): round(math.exp(value), 3)
-            for key, value in history_logs.items() if key.endswith(("forward_loss", "backward_loss"))}
+def train_bidirectional_language_model(model, train_ids, dev_ids=None, epochs=5, batch_size=32, patience=1, seed=0,
+                                       train_chars=None, dev_chars=None, verbose=2):
+    """Fits a compiled BiLM on sentences of token ids, early-stopped on the dev loss with the best weights kept.
+
+    Args:
+        model: from `build_bidirectional_language_model`, compiled.
+        train_ids, dev_ids: sentences of token ids (lists, or arrays padded with 0).
+        epochs, batch_size, patience, seed: training options.
+        train_chars, dev_chars: character ids, for a char-aware BiLM.
+
+    Returns:
+        A report: epochs run, the best epoch, seconds, tokens trained per
+        epoch, and each direction's perplexity at the best epoch (dev, and train).
+    """
+    train = bidirectional_batches(train_ids, train_chars, batch_size, seed=seed)
+    dev = None if dev_ids is None else bidirectional_batches(dev_ids, dev_chars, batch_size, seed=seed)
+    monitor = "loss" if dev is None else "val_loss"
+    stop = keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True)
+    start = time.time()
+    logs = model.fit(train, validation_data=dev, epochs=epochs, callbacks=[stop], verbose=verbose).history
+    best = int(np.argmin(logs[monitor]))
+    return {
+        "epochs_run": len(logs["loss"]),
+        "best_epoch": best + 1,
+        "seconds": round(time.time() - start, 1),
+        "tokens_per_epoch": int(train.lengths.sum()),
+        **{key.replace("_loss", "_perplexity"): round(math.exp(values[best]), 3)
+           for key, values in logs.items() if key.endswith(("forward_loss", "backward_loss"))},
+    }
 
 
 def layer_outputs(model):
