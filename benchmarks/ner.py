@@ -5,6 +5,7 @@ Usage (from the repository root, with SEQKIT_DATA_DIR pointing at the datasets):
     python benchmarks/ner.py conll2003     # CoNLL-2003 English test F1, 3 seeds, recipe vs crfsuite
     python benchmarks/ner.py ablations     # CoNLL-2003: softmax instead of CRF; no character features
     python benchmarks/ner.py conll2002     # CoNLL-2002 Spanish test F1, recipe vs crfsuite
+    python benchmarks/ner.py bilm          # CoNLL-2003: --bilm (ELMo-style features) against from scratch
     python benchmarks/ner.py table         # regenerate the NER tables in benchmarks/README.md
 
 `SEQKIT_BENCHMARK_SEEDS=0` runs a subset of the seeds (0,1,2 by default). Each
@@ -34,8 +35,13 @@ CONFIGS = {
         "no character features": ["--dataset=conll2003", "--char-encoder=none"],
     },
     "conll2002": {"crf (default)": ["--dataset=conll2002-es"]},
+    # ELMo-style features from a BiLM pretrained on the train+dev text, against from scratch in the same run.
+    "bilm": {
+        "crf + BiLM features (--bilm)": ["--dataset=conll2003", "--bilm"],
+        "crf, from scratch (same run as --bilm)": ["--dataset=conll2003"],
+    },
 }
-DATASET = {"conll2003": "conll2003", "ablations": "conll2003", "conll2002": "conll2002-es"}
+DATASET = {"conll2003": "conll2003", "ablations": "conll2003", "conll2002": "conll2002-es", "bilm": "conll2003"}
 BASELINE_TASKS = ("conll2003", "conll2002")
 BEGIN, END = "<!-- ner:begin -->", "<!-- ner:end -->"
 
@@ -84,6 +90,7 @@ def run_task(task):
             start = time.time()
             metrics = recipe.run(config)
             runs["runs"][str(seed)] = {
+                **({"bilm": metrics["bilm"]} if "bilm" in metrics else {}),
                 "f1": metrics["f1"],
                 "dev_f1": metrics["dev"]["f1"],
                 "per_type_f1": {kind: values["f1"] for kind, values in metrics["test"]["per_type"].items()},
@@ -122,7 +129,7 @@ def render_tables():
         "|---|---|---|---|---|---|---|---|",
     ]
     dates, cpus = set(), set()
-    for task in ("conll2003", "ablations", "conll2002"):
+    for task in ("conll2003", "ablations", "conll2002", "bilm"):
         path = RESULTS / f"ner_{task}.json"
         if not path.exists():
             continue

@@ -45,13 +45,17 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def test_tagger_with_crf_trains_on_jax_without_tensorflow():
+def run_on_jax(script, *arguments):
+    """Runs `script` in a fresh process on the JAX backend; returns the JSON report of its last line."""
     environment = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(REPO)}
-    result = subprocess.run(
-        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=environment, cwd=REPO, timeout=600
-    )
+    result = subprocess.run([sys.executable, "-c", script, *arguments], capture_output=True, text=True,
+                            env=environment, cwd=REPO, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_tagger_with_crf_trains_on_jax_without_tensorflow():
+    report = run_on_jax(SCRIPT)
     assert report["backend"] == "jax"
     assert report["last_loss"] < 0.05 * report["first_loss"]
     assert report["token_accuracy"] > 0.98
@@ -80,12 +84,7 @@ def test_binary_ngram_sum_matches_across_backends():
 
     from seqkit.models.naive_bayes import binary_ngram_matrix
 
-    environment = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(REPO)}
-    result = subprocess.run(
-        [sys.executable, "-c", NGRAM_SCRIPT], capture_output=True, text=True, env=environment, cwd=REPO, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = run_on_jax(NGRAM_SCRIPT)
     inputs = np.array([[4, 5, 4, 5, 4, 0], [6, 6, 6, 0, 0, 0]])
     expected = binary_ngram_matrix([inputs], 10, orders=(1, 2, 3), num_buckets=7) @ np.arange(1, 18, dtype="float32")
     assert report["backend"] == "jax"
@@ -113,13 +112,7 @@ EXPORT_SCRIPT = textwrap.dedent(
 def test_a_model_on_jax_exports_through_a_tensorflow_process(tmp_path):
     import tensorflow as tf
 
-    environment = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(REPO)}
-    result = subprocess.run(
-        [sys.executable, "-c", EXPORT_SCRIPT, str(tmp_path)], capture_output=True, text=True, env=environment,
-        cwd=REPO, timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = run_on_jax(EXPORT_SCRIPT, str(tmp_path))
     assert report["backend"] == "jax"
     assert report["path"] == str(tmp_path / "from_jax" / "1")
     served = tf.saved_model.load(report["path"]).signatures["serving_default"](prompts=tf.constant(["ab", ""]))
@@ -150,12 +143,7 @@ BILM_SCRIPT = textwrap.dedent(
 
 
 def test_bilm_and_contextual_embedding_run_on_jax_without_tensorflow():
-    environment = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "PYTHONPATH": str(REPO)}
-    result = subprocess.run(
-        [sys.executable, "-c", BILM_SCRIPT], capture_output=True, text=True, env=environment, cwd=REPO, timeout=600
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = run_on_jax(BILM_SCRIPT)
     assert report["backend"] == "jax"
     # A counting sequence is predictable from either side: both directions end far below uniform (16 ids).
     assert report["report"]["val_forward_perplexity"] < 2 and report["report"]["val_backward_perplexity"] < 2
