@@ -59,6 +59,7 @@ def test_one_token_sentences_are_left_out_and_an_all_short_corpus_is_an_error():
         seqkit.bidirectional_batches([[5], [6]])
 
 
+@pytest.mark.slow  # Default-run budget (10 min on 2 cores); `pytest -m slow` runs it.
 def test_a_bilm_learns_real_text_in_both_directions(shared_data):
     """Characters of CoNLL-2003 sentences: each direction beats the unigram model on held-out sentences."""
     from seqkit.data import datasets
@@ -129,8 +130,12 @@ def test_a_tagger_with_contextual_features_saves_loads_and_exports(tmp_path, bil
     words = np.array([[5, 6, 7, 0], [8, 9, 10, 11]])
     expected = seqkit.decode_tags(model, {"words": words})
     model.save(tmp_path / "tagger.keras")
-    loaded = keras.saving.load_model(tmp_path / "tagger.keras", compile=False)  # CRFLoss is not saved.
+    loaded = keras.saving.load_model(tmp_path / "tagger.keras")  # Compiled: the CRF loss binds to its layer.
     np.testing.assert_array_equal(seqkit.decode_tags(loaded, {"words": words}), expected)
+    # The BiLM stays frozen: only the mix (2 variables) and the tagger's own weights train.
+    contextual = next(layer for layer in loaded.layers if isinstance(layer, ContextualEmbedding))
+    assert len(contextual.trainable_variables) == 2
+    assert [v.path for v in loaded.trainable_variables] == [v.path for v in model.trainable_variables]
     emissions = keras.Model(model.input, model.get_layer("emissions").output)
     loaded_emissions = keras.Model(loaded.input, loaded.get_layer("emissions").output)
     np.testing.assert_allclose(emissions.predict(words, verbose=0), loaded_emissions.predict(words, verbose=0),
@@ -143,6 +148,12 @@ def test_a_tagger_with_contextual_features_saves_loads_and_exports(tmp_path, bil
     restored = tf.saved_model.load(str(tmp_path / "saved"))
     np.testing.assert_allclose(restored.f(tf.constant(words, tf.int32)).numpy(), model.predict(words, verbose=0),
                                atol=1e-5)
+    # The loaded tagger trains on, with the BiLM frozen.
+    targets = np.array([[1, 2, 0, -1], [0, 0, 1, 2]])
+    frozen = [v.numpy().copy() for v in contextual.non_trainable_weights]
+    loaded.fit({"words": words}, targets, epochs=2, verbose=0)
+    for before, variable in zip(frozen, contextual.non_trainable_weights):
+        np.testing.assert_array_equal(variable.numpy(), before)
 
 
 def test_a_char_aware_bilm_reads_the_taggers_characters():

@@ -227,6 +227,23 @@ def test_keras_round_trip_gives_identical_decodes(trained, tmp_path):
     np.testing.assert_allclose(emissions(restored, {"words": words}), emissions(model, {"words": words}), atol=1e-6)
 
 
+def test_a_saved_tagger_loads_compiled_and_trains_on(trained, tmp_path):
+    """`keras.saving.load_model` without `compile=False`: the CRF loss binds to the loaded CRF layer."""
+    model = trained[0]
+    path = tmp_path / "tagger.keras"
+    model.save(path)
+    if model.get_layer("emissions") is not model.layers[-1]:  # A CRF on top: a fresh model of the same name first.
+        build_tagger(VOCAB, TAGS[:3], char_encoder=None, casing_dim=0, word_embedding_dim=16, units=16)
+    restored = keras.saving.load_model(path)
+    if hasattr(model.loss, "crf"):
+        assert restored.loss.crf is restored.layers[-1] and restored.loss.crf is not model.loss.crf
+    words, tags = keyword_task(64, seed=4)
+    expected = model.evaluate({"words": words}, tags, verbose=0)
+    assert restored.evaluate({"words": words}, tags, verbose=0) == pytest.approx(expected, rel=1e-5)
+    history = restored.fit({"words": words}, tags, epochs=2, batch_size=64, verbose=0).history
+    assert np.isfinite(history["loss"]).all()
+
+
 # === Character encoder ===
 
 

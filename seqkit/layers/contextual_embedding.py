@@ -54,8 +54,8 @@ class ContextualEmbedding(keras.layers.Layer):
                        for index, pair in enumerate(pairs)]
             bilm = keras.Model(bilm.input, outputs, name=f"{bilm.name}_features")
         self.bilm = bilm
-        self.bilm.trainable = bool(trainable_bilm)
         self.trainable_bilm = bool(trainable_bilm)
+        self._apply_trainable_bilm()
         self.include_token_layer = include_token_layer
         self.dropout = float(dropout)
         self.num_mixed_layers = len(bilm.outputs)
@@ -65,6 +65,13 @@ class ContextualEmbedding(keras.layers.Layer):
         # Known before any input is seen, so made here: `mix_weights()` works on a fresh layer.
         self.mix_logits = self.add_weight(shape=(self.num_mixed_layers,), initializer="zeros", name="mix_logits")
         self.scale = self.add_weight(shape=(), initializer="ones", name="scale")
+
+    def _apply_trainable_bilm(self):
+        # Set twice: a BiLM rebuilt from a saved config has layers already marked frozen whose
+        # sublayers (made after the flag was set) are not, and Keras only passes the flag down to
+        # sublayers when it changes. Without this, a frozen BiLM would train after loading.
+        self.bilm.trainable = not self.trainable_bilm
+        self.bilm.trainable = self.trainable_bilm
 
     def build(self, input_shape):
         self.built = True

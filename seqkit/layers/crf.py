@@ -14,9 +14,25 @@ any pattern: masked steps are skipped, so the transition links the unmasked
 steps on either side of them.
 """
 
+import threading
+import weakref
+
 import keras
 import numpy as np
 from keras import ops
+
+# The CRF layers created last in this thread, by name (weak references). A saved tagger's compile
+# config holds its `CRFLoss`, which needs the transition scores of its model's CRF layer; Keras
+# rebuilds a model's layers before its compile config, so a loaded `CRFLoss` binds to the CRF layer
+# of its name created last here: the loaded model's own. Keras has no hook that hands a loss its
+# model, hence this.
+_recent_layers = threading.local()
+
+
+def _recent_crf_layers():
+    if not hasattr(_recent_layers, "by_name"):
+        _recent_layers.by_name = {}
+    return _recent_layers.by_name
 
 from seqkit.utils import wide_dtype
 
@@ -109,6 +125,8 @@ class CRF(keras.layers.Layer):
         self.allowed_end = self._boolean_list(allowed_end, (num_tags,), "allowed_end")
         self.transition_initializer = keras.initializers.get(transition_initializer)
         self.supports_masking = True
+        _recent_crf_layers().pop(self.name, None)  # Re-inserted last: the newest layer is the last entry.
+        _recent_crf_layers()[self.name] = weakref.ref(self)
 
     @staticmethod
     def _boolean_list(value, shape, name):
@@ -282,6 +300,7 @@ def _unpack(packed, num_tags):
     return packed[:, :num_tags], ops.cast(packed[:, num_tags], "int32"), packed[:, num_tags + 1] > 0.5
 
 
+@keras.saving.register_keras_serializable(package="seqkit")
 class CRFLoss(keras.losses.Loss):
     """Negative log-likelihood of a `CRF` layer's gold paths.
 
@@ -289,8 +308,9 @@ class CRFLoss(keras.losses.Loss):
     masked by the model's mask). Each sequence's loss is spread evenly over its
     unmasked tokens, so Keras' masked averaging gives the NLL per token.
 
-    It refers to the layer (for the transition scores), so it is not saved with a
-    model: load with `compile=False` and compile again.
+    It refers to the layer (for the transition scores). Saved with a model, it
+    keeps the layer's name; `keras.saving.load_model` binds it to the loaded
+    model's CRF layer of that name, so a loaded tagger trains on.
     """
 
     def __init__(self, crf, name="crf_loss", **kwargs):
@@ -308,4 +328,25 @@ class CRFLoss(keras.losses.Loss):
         return ops.where(mask, per_token, 0.0)
 
     def get_config(self):
-        return {"name": self.name, "reduction": self.reduction}
+        return {"name": self.name, "reduction": self.reduction, "crf_name": self.crf.name}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        crf_name = config.pop("crf_name", None)
+        recent = _recent_crf_layers()
+        if crf_name is None and recent:  # Saved before the name was kept: the newest CRF layer.
+            crf_name = list(recent)[-1]
+        reference = recent.get(crf_name)
+        crf = reference() if reference is not None else None
+        if crf is None:
+            raise ValueError(
+                f"A CRFLoss is rebuilt with its model: expected a CRF layer named {crf_name!r} to be loaded "
+                "first (load the model with `keras.saving.load_model`, or with `compile=False` and compile it "
+                "with `seqkit.compile_tagger`)."
+            )
+        return cls(crf, **config)
+
+
+# Models saved before `CRFLoss` was registered name it without the package.
+keras.saving.get_custom_objects().setdefault("CRFLoss", CRFLoss)
