@@ -58,6 +58,7 @@ def trajectories(setup, parallel, env=None):
     return json.loads(run_python(code, env).splitlines()[-1])
 
 
+@pytest.mark.slow  # Default-run budget (10 min on 2 cores); `pytest -m slow` runs it.
 def test_mirrored_over_two_cpus_follows_the_single_device_trajectory():
     result = trajectories(
         "devices = distribute.use_logical_cpus(2)",

@@ -163,6 +163,7 @@ def test_multilabel_and_regression_heads_export(tmp_path):
             assert [label.decode() for label in outputs["labels"].numpy()] == chosen
 
 
+@pytest.mark.slow  # Default-run budget (10 min on 2 cores); `pytest -m slow` runs it.
 def test_stacked_model_exports_and_serves_without_seqkit(trained, tmp_path):
     # Word and character NBSVM stacked with the network: two inputs from two preprocessors, one string in.
     model, preprocessor, labels = trained

@@ -54,6 +54,7 @@ def run_on_jax(script, *arguments):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow  # Default-run budget (10 min on 2 cores); `pytest -m slow` runs it.
 def test_tagger_with_crf_trains_on_jax_without_tensorflow():
     report = run_on_jax(SCRIPT)
     assert report["backend"] == "jax"
@@ -109,6 +110,7 @@ EXPORT_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # Default-run budget (10 min on 2 cores); `pytest -m slow` runs it.
 def test_a_model_on_jax_exports_through_a_tensorflow_process(tmp_path):
     import tensorflow as tf
 

@@ -52,6 +52,7 @@ def test_cell_layer_contract(tmp_path):
         PeepholeLSTMCell(3, implementation=1)
 
 
+@pytest.mark.slow  # Default-run budget (10 min on 2 cores); `pytest -m slow` runs it.
 def test_classifier(tmp_path):
     model = seqkit.build_classifier(20, num_classes=3, cell="peephole", units=4, embedding_dim=5, num_layers=2,
                                     bidirectional=True)

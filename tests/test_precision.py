@@ -38,7 +38,8 @@ def encoder_decoder():
     return model, {"source_ids": IDS, "target_ids": IDS % 20}, RNG.integers(1, 20, size=(8, 6))
 
 
-@pytest.mark.parametrize("build", [classifier, tagger, lm, encoder_decoder], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("build", [classifier, lm, pytest.param(tagger, marks=pytest.mark.slow),
+                                   pytest.param(encoder_decoder, marks=pytest.mark.slow)], ids=lambda f: f.__name__)
 def test_builders_compute_in_bfloat16_and_output_float32(build):
     keras.utils.set_random_seed(0)
     with precision("mixed_bfloat16"):

@@ -51,7 +51,7 @@ def test_quick_mode_end_to_end(shared_data, tmp_path):
     assert json.loads((export / "config.json").read_text())["quick"] is True
 
 
-def test_user_files_and_cross_validation(sentiment, mr_files, tmp_path):
+def test_user_files_with_stacking(sentiment, mr_files, tmp_path):
     common = ["--text-column=review", "--label-column=sentiment", "--epochs=1", "--units=8", "--embedding-dim=16",
               f"--export-dir={tmp_path / 'exports'}"]
     # The split run also stacks word and character NBSVM (trigrams, small tables) on the dev split.
@@ -67,13 +67,19 @@ def test_user_files_and_cross_validation(sentiment, mr_files, tmp_path):
     weights = metrics["stacking"]["weights"]
     assert dev["n-gram logit"] > dev["network"] and weights["n-gram logit"] > 0 and weights["char n-gram logit"] > 0
     assert 0.0 <= metrics["accuracy_network_alone"] == metrics["stacking"]["test_accuracy_network_alone"] <= 1.0
+    assert sorted(p.name for p in (tmp_path / "exports" / "sentiment").iterdir()) == ["1"]
 
-    code = sentiment.main([f"--train={mr_files / 'train.csv'}", "--cv-folds=2", f"--workdir={tmp_path / 'cv'}", *common])
+
+@pytest.mark.slow  # Default-run budget (10 min on 2 cores); `pytest -m slow` runs it.
+def test_user_file_cross_validation(sentiment, mr_files, tmp_path):
+    code = sentiment.main([f"--train={mr_files / 'train.csv'}", "--cv-folds=2", f"--workdir={tmp_path / 'cv'}",
+                           "--text-column=review", "--label-column=sentiment", "--epochs=1", "--units=8",
+                           "--embedding-dim=16", f"--export-dir={tmp_path / 'exports'}"])
     assert code == 0
     metrics = json.loads((tmp_path / "cv" / "metrics.json").read_text())
     assert len(metrics["fold_accuracies"]) == 2
     assert metrics["classification_report"]["macro avg"]["support"] == 800  # Every example predicted once.
-    assert sorted(p.name for p in (tmp_path / "exports" / "sentiment").iterdir()) == ["1", "2"]
+    assert sorted(p.name for p in (tmp_path / "exports" / "sentiment").iterdir()) == ["1"]
 
 
 @pytest.mark.slow  # About a minute or more on 2 cores; `pytest -m slow` runs it.
@@ -97,6 +103,7 @@ def test_tune_trials_searches_the_stack_on_dev_and_trains_the_best(sentiment, mr
     assert (tmp_path / "run" / "search").is_dir()  # KerasTuner's trials, kept so a cut search resumes.
 
 
+@pytest.mark.slow  # Default-run budget (10 min on 2 cores); `pytest -m slow` runs it.
 def test_pretrain_lm_starts_the_classifier_from_a_bilm_of_the_training_text(sentiment, mr_files, tmp_path):
     extra = tmp_path / "unlabeled.txt"
     extra.write_text("a film about films\nthe plot thickens\n")
@@ -161,6 +168,7 @@ def test_bad_input_is_a_clear_error(sentiment, tmp_path, capsys, case):
     assert not (tmp_path / "x").exists()  # Nothing was exported.
 
 
+@pytest.mark.slow  # Default-run budget (10 min on 2 cores); `pytest -m slow` runs it.
 def test_latin1_file_reads_with_encoding_option(sentiment, tmp_path):
     write(tmp_path / "train.csv", "text,label\n" + "café crème,neg\nsuperbe,pos\n" * 20, encoding="latin-1")
     write(tmp_path / "test.csv", "text,label\ncrème,neg\nsuperbe,pos\n", encoding="latin-1")

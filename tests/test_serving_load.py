@@ -15,6 +15,7 @@ def as_numpy(outputs):
     return {key: value.numpy() for key, value in outputs.items()}
 
 
+@pytest.mark.slow  # Default-run budget (10 min on 2 cores); `pytest -m slow` runs it.
 @pytest.mark.parametrize("kind", ["classifier", "tagger"])
 def test_eight_threads_of_500_requests_match_sequential_calls(tiny_exports, kind):
     serve = tf.saved_model.load(str(tiny_exports[kind])).signatures["serving_default"]
