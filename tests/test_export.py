@@ -63,6 +63,7 @@ def test_export_serves_raw_strings_without_seqkit(trained, tmp_path):
     assert served["labels"][:2] == ["pos", "neg"]
 
 
+@pytest.mark.slow  # Default-run budget (10 min on 2 cores); `pytest -m slow` runs it.
 def test_versions_increment_and_never_overwrite(trained, tmp_path):
     model, preprocessor, labels = trained
     first = seqkit.export_classifier(model, preprocessor, labels.names, export_root=tmp_path, name="m")

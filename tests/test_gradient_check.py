@@ -40,6 +40,7 @@ def test_peephole_cell():
     assert any(name.endswith("forget_peephole") for name in errors)
 
 
+@pytest.mark.slow  # Default-run budget (10 min on 2 cores); `pytest -m slow` runs it.
 def test_peephole_stack_deep_bidirectional_with_mask():
     stack = RecurrentStack("peephole", units=3, num_layers=2, bidirectional=True)
     mask = np.array([[True] * 4, [True, True, False, False]])

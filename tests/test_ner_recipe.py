@@ -225,6 +225,7 @@ def test_test_tags_seen_in_training_are_accepted_under_bioes(ner, user_files, tm
     assert code == 0, capsys.readouterr().err
 
 
+@pytest.mark.slow  # Default-run budget (10 min on 2 cores); `pytest -m slow` runs it.
 def test_word_vectors_start_the_embeddings(ner, user_files, tmp_path, capsys, monkeypatch):
     """A tiny GloVe file: its width replaces --word-embedding-dim and its rows start the word embedding."""
     glove = write(tmp_path / "tiny.glove.txt", "john 1 2 3 4 5 6\nparis -1 -2 -3 -4 -5 -6\nunrelated 9 9 9 9 9 9\n")

@@ -303,6 +303,7 @@ JAX_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # Default-run budget (10 min on 2 cores); `pytest -m slow` runs it.
 def test_seq2seq_trains_on_jax_without_tensorflow():
     pytest.importorskip("jax")
     script = JAX_SCRIPT.replace("SOURCE", str(SOURCE.tolist())).replace("TARGET", str(TARGET.tolist()))
