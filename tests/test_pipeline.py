@@ -163,3 +163,26 @@ def test_mismatched_lengths_are_rejected(preprocessor):
 def test_preprocessor_must_be_a_text_preprocessor():
     with pytest.raises(ValueError, match="TextPreprocessor"):
         make_dataset(["good"], preprocessor=WordTokenizer())
+
+
+def test_batches_round_their_length_to_a_multiple_for_jax():
+    """On JAX (`"auto"`), each batch's time axis is rounded up to a multiple of 8: a bounded set of shapes."""
+    from seqkit.data import TextPreprocessor, Vocabulary
+    from seqkit.data.pipeline import make_dataset, make_pair_dataset
+
+    texts = ["a b c", "a", "b c a b c a b c a b", "c"]
+    preprocessor = TextPreprocessor("word", Vocabulary.build([["a", "b", "c"]]))
+    plain = list(make_dataset(texts, preprocessor=preprocessor, batch_size=4, bucketing=False,
+                              pad_to_multiple_of=None))
+    rounded = list(make_dataset(texts, np.arange(4), preprocessor=preprocessor, batch_size=4, bucketing=False,
+                                pad_to_multiple_of=8))
+    assert plain[0][0].shape == (4, 10) and rounded[0][0].shape == (4, 16)
+    np.testing.assert_array_equal(rounded[0][0].numpy()[:, :10], plain[0][0].numpy())
+    assert not rounded[0][0].numpy()[:, 10:].any()  # Padding id 0: masked.
+    inputs, next_ids = next(iter(make_pair_dataset(["a b", "c"], ["b", "a c"], source_preprocessor=preprocessor,
+                                                   target_preprocessor=preprocessor, batch_size=2,
+                                                   pad_to_multiple_of=8)))
+    assert inputs["source_ids"].shape[1] % 8 == inputs["target_ids"].shape[1] % 8 == next_ids.shape[1] % 8 == 0
+    assert inputs["target_ids"].numpy()[:, 0].tolist() == [2, 2]
+    with pytest.raises(ValueError, match="pad_to_multiple_of"):
+        make_dataset(texts, preprocessor=preprocessor, pad_to_multiple_of=0)

@@ -20,6 +20,34 @@ def bucket_boundaries(max_length=None, first=8, ratio=1.25, last=4096):
     return sorted(set(boundaries))
 
 
+def resolve_pad_multiple(pad_to_multiple_of):
+    """`"auto"`: 8 on the JAX backend, else None (no rounding).
+
+    JAX compiles a train step for every new batch shape; batches padded to their
+    longest row bring a new shape with nearly every length, so the first epochs
+    on JAX are mostly compilation. Rounding the time axis up to a multiple of 8
+    bounds the shapes (a bucket of lengths 33-40 gives one). TensorFlow traces
+    with unknown lengths and needs no rounding.
+    """
+    if pad_to_multiple_of == "auto":
+        import keras
+
+        return 8 if keras.backend.backend() == "jax" else None
+    if pad_to_multiple_of is not None and (not isinstance(pad_to_multiple_of, int) or pad_to_multiple_of < 1):
+        raise ValueError(
+            f"`pad_to_multiple_of` must be 'auto', None or a positive int. Received: {pad_to_multiple_of!r}"
+        )
+    return pad_to_multiple_of
+
+
+def pad_to_multiple(ids, multiple):
+    """Pads a `(batch, time)` tensor with 0 up to a time length that is a multiple of `multiple`."""
+    if not multiple:
+        return ids
+    extra = (-tf.shape(ids)[1]) % multiple
+    return tf.pad(ids, [[0, 0], [0, extra]])
+
+
 def make_dataset(
     texts,
     targets=None,
@@ -31,6 +59,7 @@ def make_dataset(
     bucketing=True,
     cache=True,
     repeat=False,
+    pad_to_multiple_of="auto",
 ):
     """Builds a batched `tf.data.Dataset` of `(token_ids, target)` from raw texts.
 
@@ -51,6 +80,8 @@ def make_dataset(
         cache: keep the token ids in memory after the first pass. Turn it off for
             corpora that do not fit in memory; they are then re-read each epoch.
         repeat: repeat forever (for `steps_per_epoch` training).
+        pad_to_multiple_of: round each batch's time length up to a multiple of
+            this (`"auto"`: 8 on JAX, which compiles once per shape; else none).
 
     Examples:
     >>> from seqkit.data import TextPreprocessor, Vocabulary
@@ -101,7 +132,11 @@ def make_dataset(
     if repeat:
         dataset = dataset.repeat()
 
-    return _batch(dataset, batch_size, bucketing, preprocessor.max_length).prefetch(tf.data.AUTOTUNE)
+    dataset = _batch(dataset, batch_size, bucketing, preprocessor.max_length)
+    multiple = resolve_pad_multiple(pad_to_multiple_of)
+    if multiple:
+        dataset = dataset.map(lambda ids, *rest: (pad_to_multiple(ids, multiple), *rest))
+    return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 def _batch(dataset, batch_size, bucketing, max_length):
@@ -130,6 +165,7 @@ def make_pair_dataset(
     cache=True,
     bos_id=2,
     eos_id=3,
+    pad_to_multiple_of="auto",
 ):
     """Builds a batched `tf.data.Dataset` of `({"source_ids", "target_ids"}, next_ids)` for teacher forcing.
 
@@ -140,7 +176,8 @@ def make_pair_dataset(
     Args:
         sources, targets: aligned lists of strings.
         source_preprocessor, target_preprocessor: `TextPreprocessor`s.
-        batch_size, shuffle, seed, bucketing, cache: as in `make_dataset`.
+        batch_size, shuffle, seed, bucketing, cache, pad_to_multiple_of: as in
+            `make_dataset` (the rounding applies to sources and targets alike).
         bos_id, eos_id: the target vocabulary's `<bos>` and `<eos>` ids.
 
     Examples:
@@ -186,7 +223,9 @@ def make_pair_dataset(
     if shuffle:
         dataset = dataset.shuffle(len(sources), seed=seed, reshuffle_each_iteration=True)
     dataset = _batch(dataset, batch_size, bucketing, source_preprocessor.max_length)
+    multiple = resolve_pad_multiple(pad_to_multiple_of)
     dataset = dataset.map(lambda source, decoder_input, next_ids: (
-        {"source_ids": source, "target_ids": decoder_input}, next_ids
+        {"source_ids": pad_to_multiple(source, multiple), "target_ids": pad_to_multiple(decoder_input, multiple)},
+        pad_to_multiple(next_ids, multiple),
     ))
     return dataset.prefetch(tf.data.AUTOTUNE)
