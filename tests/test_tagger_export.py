@@ -99,7 +99,7 @@ def make_tagger(featurizer, tag_names, output, scheme):
     )
 
 
-def train(model, featurizer, sentences, tags, tag_names, epochs=12):
+def train(model, featurizer, sentences, tags, tag_names, epochs=8):
     index = {tag: i for i, tag in enumerate(tag_names)}
     inputs = featurizer.encode(sentences)
     targets = np.full(inputs["words"].shape, -1, "int32")
