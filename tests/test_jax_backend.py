@@ -144,6 +144,7 @@ BILM_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # Default-run budget (10 min on 2 cores); `pytest -m slow` runs it.
 def test_bilm_and_contextual_embedding_run_on_jax_without_tensorflow():
     report = run_on_jax(BILM_SCRIPT)
     assert report["backend"] == "jax"

@@ -214,8 +214,8 @@ UNSEEN_UNDER_BIOES = {
 }
 
 
-@pytest.mark.parametrize("case", [pytest.param(case, marks=pytest.mark.slow) if case == "one_token_location" else case
-                                  for case in sorted(UNSEEN_UNDER_BIOES)])
+@pytest.mark.slow  # Default-run budget (10 min on 2 cores); `pytest -m slow` runs it.
+@pytest.mark.parametrize("case", sorted(UNSEEN_UNDER_BIOES))
 def test_test_tags_seen_in_training_are_accepted_under_bioes(ner, user_files, tmp_path, capsys, case):
     write(user_files / "train.conll", conll_text([[("New", "B-LOC"), ("York", "I-LOC"), ("is", "O")],
                                                    [("John", "B-PER"), ("won", "O")]] * 3))

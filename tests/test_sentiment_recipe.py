@@ -51,6 +51,7 @@ def test_quick_mode_end_to_end(shared_data, tmp_path):
     assert json.loads((export / "config.json").read_text())["quick"] is True
 
 
+@pytest.mark.slow  # Default-run budget (10 min on 2 cores); `pytest -m slow` runs it.
 def test_user_files_with_stacking(sentiment, mr_files, tmp_path):
     common = ["--text-column=review", "--label-column=sentiment", "--epochs=1", "--units=8", "--embedding-dim=16",
               f"--export-dir={tmp_path / 'exports'}"]

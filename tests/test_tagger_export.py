@@ -294,6 +294,7 @@ def snapshot(folder):
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+@pytest.mark.slow  # Default-run budget (10 min on 2 cores); `pytest -m slow` runs it.
 def test_second_export_is_version_2_and_leaves_version_1_alone(exports, tmp_path):
     entry = exports["models"]["crf_bio"]
     first = seqkit.export_tagger(entry["model"], exports["featurizer"], entry["tag_names"], export_root=tmp_path,

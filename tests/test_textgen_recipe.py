@@ -115,6 +115,7 @@ def test_quick_mode_export(quick_run):
     assert [len(c.decode()) for c in outputs["continuation"].numpy()] == [80, 80]
 
 
+@pytest.mark.slow  # Default-run budget (10 min on 2 cores); `pytest -m slow` runs it.
 def test_second_export_is_version_2_and_leaves_version_1_alone(textgen, quick_run, tmp_path):
     code, folder = quick_run
     assert code == 0

@@ -155,6 +155,7 @@ def test_plateau_halves_the_learning_rate(tmp_path):
         training_callbacks(tmp_path, reduce_lr_factor=1.5)
 
 
+@pytest.mark.slow  # Default-run budget (10 min on 2 cores); `pytest -m slow` runs it.
 def test_early_stopping_ignores_gains_below_min_delta(tmp_path):
     class CreepingLoss(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):

@@ -66,6 +66,7 @@ def test_quick_mode_on_anki_slice_splits_without_leaks_and_exports(translate, sh
     assert served["attention_shape"][:2] == [4, 50] and served["attention_shape"][2] == 40  # Sources cut at 40 words.
 
 
+@pytest.mark.slow  # Default-run budget (10 min on 2 cores); `pytest -m slow` runs it.
 def test_user_pair_files_with_dev_and_test(translate, shared_data, tmp_path):
     from seqkit.data import readers
 
