@@ -7,7 +7,6 @@ Usage:
     python benchmarks/ner_checkpoint.py runs/benchmarks/ner-bilm-0-1795452820
 """
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -15,8 +14,7 @@ from pathlib import Path
 import keras
 
 import seqkit
-
-REPO = Path(__file__).resolve().parents[1]
+from seqkit.recipes import ner
 
 
 def main(argv):
@@ -24,9 +22,6 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     workdir = Path(argv[0])
-    spec = importlib.util.spec_from_file_location("ner_recipe", REPO / "recipes" / "ner.py")
-    ner = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(ner)
     config = ner.Config(**json.loads((workdir / "config.json").read_text()))
     prepared = ner.prepare(config)
     model = keras.saving.load_model(workdir / "best.keras", compile=False)
