@@ -6,7 +6,9 @@ Usage (from the repository root, with SEQKIT_DATA_DIR pointing at the datasets):
     python benchmarks/seq2seq.py translate   # recipes/translate.py, Bahdanau vs none, seeds 0-2
     python benchmarks/seq2seq.py table       # regenerate the table in benchmarks/README.md
 
-`SEQKIT_BENCHMARK_SEEDS=1` runs fewer seeds, `SEQKIT_BENCHMARK_ATTENTIONS=bahdanau` one side; `SEQKIT_TRANSLATE_OVERRIDES="--max-pairs=40000 ..."`
+`SEQKIT_BENCHMARK_SEEDS=1` runs fewer seeds (`SEQKIT_BENCHMARK_SEEDS=1,2` names them: two processes can run
+different seeds at once; `SEQKIT_BENCHMARK_SHARED=1` marks their throughput as measured on shared cores, which
+the table's throughput columns leave out), `SEQKIT_BENCHMARK_ATTENTIONS=bahdanau` one side; `SEQKIT_TRANSLATE_OVERRIDES="--max-pairs=40000 ..."`
 and `SEQKIT_DATES_OVERRIDES="--quick"` replace the runs' extra options. Each (task, attention) writes
 `benchmarks/results/seq2seq_<task>_<attention>.json`, keyed by the recipe command (one table per set of
 options), seed by seed, so a cut run keeps what it finished and runs with other options are kept too.
@@ -48,15 +50,19 @@ def recipe_command(task, attention):
     return " ".join(["python", f"recipes/{task}.py", *OVERRIDES[task], f"--attention={attention}", "--seed=S"])
 
 
+def seeds_to_run():
+    """`SEQKIT_BENCHMARK_SEEDS`: a count ("3": seeds 0-2) or a comma-separated list of seeds ("1,2")."""
+    value = os.environ.get("SEQKIT_BENCHMARK_SEEDS", "3")
+    return [int(seed) for seed in value.split(",")] if "," in value else list(range(int(value)))
+
+
 def run(task):
-    seeds = range(int(os.environ.get("SEQKIT_BENCHMARK_SEEDS", "3")))
-    for seed in seeds:
+    shared = os.environ.get("SEQKIT_BENCHMARK_SHARED") == "1"
+    for seed in seeds_to_run():
         for attention in os.environ.get("SEQKIT_BENCHMARK_ATTENTIONS", ",".join(ATTENTIONS)).split(","):
             path = RESULTS / f"seq2seq_{task}_{attention}.json"
             command = recipe_command(task, attention)
-            runs = json.loads(path.read_text()) if path.exists() else {}
-            result = runs.setdefault(command, {"per_seed": {}})
-            if str(seed) in result["per_seed"]:
+            if str(seed) in read_results(path).get(command, {}).get("per_seed", {}):
                 continue
             recipe = load_recipe(task)
             config = recipe.config_lib.parse_args(recipe.Config(), [
@@ -64,14 +70,24 @@ def run(task):
                 f"--workdir=runs/benchmarks/{task}-{attention}-{seed}", "--no-export",
             ])
             metrics = recipe.run(config)
+            # Read again: another process may have added a seed to the file during this run.
+            runs = read_results(path)
+            result = runs.setdefault(command, {"per_seed": {}})
             result["per_seed"][str(seed)] = {
                 **{key: metrics[key] for key in FIGURES[task] if key in metrics},
                 "date": datetime.date.today().isoformat(),
+                **({"shared_cores": True} if shared else {}),
             }
             result["machine"] = machine()
             RESULTS.mkdir(exist_ok=True)
-            path.write_text(json.dumps(runs, indent=2))
+            temporary = path.with_name(f".{path.name}.{os.getpid()}")
+            temporary.write_text(json.dumps(runs, indent=2))
+            os.replace(temporary, path)
             render_table()
+
+
+def read_results(path):
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def summary(values, scale=1.0, digits=2):
@@ -88,7 +104,7 @@ def render_table():
         tables = {}
         for attention in ATTENTIONS:
             path = RESULTS / f"seq2seq_{task}_{attention}.json"
-            for command, result in (json.loads(path.read_text()) if path.exists() else {}).items():
+            for command, result in read_results(path).items():
                 if result["per_seed"]:
                     options = command.replace(f" --attention={attention}", "")
                     tables.setdefault(options, {})[attention] = (command, result)
@@ -107,7 +123,9 @@ def table(task, by_attention):
             return summary(values, scale, digits) if values else ""
 
         def mean(key):
-            return f"{statistics.mean(seed[key] for seed in seeds):,.0f}"
+            # Throughput only from runs that had the cores to themselves.
+            values = [seed[key] for seed in seeds if not seed.get("shared_cores")]
+            return f"{statistics.mean(values):,.0f}" if values else ""
 
         if task == "dates":
             rows.append(
