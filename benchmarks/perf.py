@@ -14,7 +14,8 @@ times, after a warm-up:
   streamed `tf.data` windows for the LM; on TensorFlow (compiled with `jit_compile="auto"`, the builders'
   default, and without XLA), and on JAX (`KERAS_BACKEND=jax`);
 - **plain** (comparison a): the same Keras model fed numpy arrays the keras-io way: every text padded to the
-  longest, every window materialized;
+  longest, every window materialized; its LSTMs are `keras.layers.LSTM`, where seqkit's stack uses `ScanLSTM`
+  (the same layer with a hand-written backward pass on CPU);
   For the encoder-decoder, inference is greedy decoding: seqkit's loop in the graph against keras-io's
   Python loop that re-runs the model on the growing output prefix, one `predict` per step;
 - **torch** (comparison b, the classifier and the char LM only): the PyTorch CPU equivalent (`pip install -e ".[bench]"` installs torch 2.13.0):
@@ -254,6 +255,12 @@ def run_variant(name, variant, arrays_path):
     else:
         keras_variants = {"classifier": keras_classifier, "charlm": keras_charlm, "tagger": keras_tagger,
                           "seq2seq": keras_seq2seq}
+        if variant == "plain":  # A keras-io user's LSTM: Keras' own.
+            import keras
+
+            from seqkit.layers import recurrent_stack
+
+            recurrent_stack._LAYERS["lstm"] = keras.layers.LSTM
         train, infer = keras_variants[name](plain=variant == "plain")
     return {"tokens_per_second": [round(tokens / seconds, 1) for tokens, seconds in train],
             "inference_samples_per_second": [round(samples / seconds, 1) for samples, seconds in infer],

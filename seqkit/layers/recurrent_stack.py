@@ -5,6 +5,7 @@ import warnings
 import keras
 
 from seqkit.layers.peephole import PeepholeLSTMCell
+from seqkit.layers.scan_lstm import ScanLSTM
 
 CELLS = ("simple", "lstm", "gru", "peephole")
 MERGE_MODES = ("concat", "sum", "mul", "ave")
@@ -23,7 +24,8 @@ def _peephole_layer(units, return_sequences=False, return_state=False, stateful=
     )
 
 
-_LAYERS = {"simple": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "peephole": _peephole_layer}
+# `ScanLSTM` is Keras' LSTM with a faster CPU training loop (same weights and results).
+_LAYERS = {"simple": keras.layers.SimpleRNN, "lstm": ScanLSTM, "gru": keras.layers.GRU, "peephole": _peephole_layer}
 
 # Named configurations of the stack's cell, activation and initializers, for
 # `RecurrentStack(**PRESETS[name])` or any builder's `**stack_preset(name)`.
