@@ -34,11 +34,13 @@ def as_list(outputs):
         {"return_sequences": True, "go_backwards": True},
     ],
 )
-def test_matches_keras_lstm(kwargs):
+@pytest.mark.parametrize("training", [False, True])  # `lstm_sequence_forward`, `lstm_sequence`.
+def test_matches_keras_lstm(kwargs, training):
     fast, plain = twins(**kwargs)
     initial = [RNG.normal(size=(3, 4)).astype("float32") for _ in range(2)]
     assert fast._scan_eligible()
-    for got, expected in zip(as_list(fast(X, initial_state=initial)), as_list(plain(X, initial_state=initial))):
+    got = fast(X, initial_state=initial, training=training)
+    for got, expected in zip(as_list(got), as_list(plain(X, initial_state=initial))):
         np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
@@ -58,7 +60,7 @@ def test_gradients_match_keras_lstm():
     def gradients(model):
         with tf.GradientTape() as tape:
             tape.watch(x)
-            loss = tf.reduce_mean((model(x) - targets) ** 2)
+            loss = tf.reduce_mean((model(x, training=True) - targets) ** 2)
         return tape.gradient(loss, [*model.trainable_variables, x])
 
     for got, expected in zip(gradients(fast), gradients(plain)):
@@ -68,7 +70,9 @@ def test_gradients_match_keras_lstm():
 @pytest.mark.parametrize("masked", [False, True])
 def test_finite_differences(masked):
     layer = ScanLSTM(3, return_sequences=True, return_state=True)
-    call_kwargs = {"mask": np.array([[True] * 5, [True, True, True, False, False]])} if masked else None
+    call_kwargs = {"training": True}  # The hand-written backward pass (inference differentiates the loop).
+    if masked:
+        call_kwargs["mask"] = np.array([[True] * 5, [True, True, True, False, False]])
     errors = gradient_check(layer, RNG.normal(size=(2, 5, 4)), call_kwargs=call_kwargs, check_inputs=True)
     assert len(errors) == 3 + 1 and max(errors.values()) < 1e-5  # kernel, recurrent kernel, bias; the input.
 
@@ -97,9 +101,10 @@ MASK = np.array([[True] * 7, [True] * 4 + [False] * 3, [True] * 2 + [False] * 5]
         {"return_sequences": False, "return_state": True, "go_backwards": True},
     ],
 )
-def test_masks_match_keras_lstm(kwargs):
+@pytest.mark.parametrize("training", [False, True])
+def test_masks_match_keras_lstm(kwargs, training):
     fast, plain = twins(**kwargs)
-    for got, expected in zip(as_list(fast(X, mask=MASK)), as_list(plain(X, mask=MASK))):
+    for got, expected in zip(as_list(fast(X, mask=MASK, training=training)), as_list(plain(X, mask=MASK))):
         np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
@@ -119,7 +124,7 @@ def test_masked_gradients_match_keras_lstm():
     def gradients(model):
         with tf.GradientTape() as tape:
             tape.watch(x)
-            loss = tf.reduce_mean((model([x, tf.constant(MASK)]) - targets) ** 2)
+            loss = tf.reduce_mean((model([x, tf.constant(MASK)], training=True) - targets) ** 2)
         return tape.gradient(loss, [*model.trainable_variables, x])
 
     for got, expected in zip(gradients(fast), gradients(plain)):

@@ -7,7 +7,7 @@ from seqkit.layers.embedding import Embedding
 
 from seqkit.layers.pooling import POOLINGS, AttentionPooling, MaskedPooling
 from seqkit.layers.peephole import PeepholeLSTMCell
-from seqkit.layers.scan_lstm import ScanLSTM, lstm_sequence
+from seqkit.layers.scan_lstm import ScanLSTM, lstm_sequence, lstm_sequence_forward
 from seqkit.layers.recurrent_stack import (
     CELLS, PRESETS, RecurrentStack, fused_path_blockers, get_initializer, stack_preset,
 )

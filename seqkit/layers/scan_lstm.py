@@ -136,6 +136,30 @@ def lstm_sequence(input_projections, recurrent_kernel, initial_h, initial_c, mas
     return run(input_projections, recurrent_kernel, initial_h, initial_c, mask)
 
 
+def lstm_sequence_forward(input_projections, recurrent_kernel, initial_h, initial_c, mask=None):
+    """`lstm_sequence` for inference: the same outputs, without saving the gates for a backward pass.
+
+    Gradients still flow, by the backend's differentiation of the loop (slower
+    than `lstm_sequence`'s).
+    """
+    units = recurrent_kernel.shape[0]
+
+    def step(carry, inputs):
+        h, c = carry
+        projection, step_mask = ops.split(inputs, [4 * units], axis=-1) if mask is not None else (inputs, None)
+        i, f, g, o = ops.split(projection + ops.matmul(h, recurrent_kernel), 4, axis=-1)
+        new_c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
+        new_h = ops.sigmoid(o) * ops.tanh(new_c)
+        if mask is not None:
+            new_c = c + step_mask * (new_c - c)
+            new_h = h + step_mask * (new_h - h)
+        return (new_h, new_c), (new_h, new_c)
+
+    inputs = input_projections if mask is None else ops.concatenate([input_projections, mask], axis=-1)
+    _, (hidden, cell) = ops.scan(step, (initial_h, initial_c), inputs)
+    return hidden, cell
+
+
 @functools.lru_cache(maxsize=None)
 def _on_cpu():
     backend = keras.backend.backend()
@@ -204,7 +228,9 @@ class ScanLSTM(keras.layers.LSTM):
             mask = None if mask is None else ops.flip(mask, axis=0)
         # One matmul for the input projections of every step, time-major.
         projections = ops.einsum("btf,fg->tbg", sequences, kernel) + bias
-        hidden, cell = lstm_sequence(
+        # Training saves the gates for the hand-written backward pass; inference needs none.
+        run = lstm_sequence if training else lstm_sequence_forward
+        hidden, cell = run(
             projections, recurrent_kernel, ops.cast(initial_state[0], dtype), ops.cast(initial_state[1], dtype),
             mask=mask,
         )
