@@ -22,9 +22,9 @@ from seqkit.models.language_model import build_language_model, compile_language_
 
 def main(layer="scan", batches=6, batch_size=32, sequence_length=256, vocabulary_size=69):
     if layer == "keras":
-        from seqkit.layers import recurrent_stack
+        from perf import use_keras_lstm  # benchmarks/perf.py, beside this script.
 
-        recurrent_stack._LAYERS["lstm"] = keras.layers.LSTM
+        use_keras_lstm()
     keras.utils.set_random_seed(0)
     model = build_language_model(vocabulary_size, embedding_dim=64, cell="lstm", units=512, num_layers=2,
                                  dropout=0.2, output_dropout=0.2)

@@ -247,6 +247,15 @@ def load_arrays(path):
     return arrays
 
 
+def use_keras_lstm():
+    """Makes seqkit's stack build `keras.layers.LSTM` instead of `ScanLSTM` in this process."""
+    import keras
+
+    from seqkit.layers import recurrent_stack
+
+    recurrent_stack._LAYERS["lstm"] = keras.layers.LSTM
+
+
 def run_variant(name, variant, arrays_path):
     """Trains one variant `REPEATS` times; returns tokens/s per repeat and the process's peak memory."""
     if variant == "torch":
@@ -256,11 +265,7 @@ def run_variant(name, variant, arrays_path):
         keras_variants = {"classifier": keras_classifier, "charlm": keras_charlm, "tagger": keras_tagger,
                           "seq2seq": keras_seq2seq}
         if variant == "plain":  # A keras-io user's LSTM: Keras' own.
-            import keras
-
-            from seqkit.layers import recurrent_stack
-
-            recurrent_stack._LAYERS["lstm"] = keras.layers.LSTM
+            use_keras_lstm()
         train, infer = keras_variants[name](plain=variant == "plain")
     return {"tokens_per_second": [round(tokens / seconds, 1) for tokens, seconds in train],
             "inference_samples_per_second": [round(samples / seconds, 1) for samples, seconds in infer],

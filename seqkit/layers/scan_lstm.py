@@ -18,6 +18,25 @@ import keras
 from keras import ops
 
 
+def _lstm_step(h, c, inputs, recurrent_kernel, masked):
+    """One step over `inputs` (the projection, then the mask when `masked`).
+
+    Returns `(new_h, new_c, gates, unmasked_c)`: the states after the step
+    (carried over where masked), the activated `[i, f, g, o]`, and the cell
+    state before masking.
+    """
+    units = recurrent_kernel.shape[0]
+    projection, step_mask = ops.split(inputs, [4 * units], axis=-1) if masked else (inputs, None)
+    i, f, g, o = ops.split(projection + ops.matmul(h, recurrent_kernel), 4, axis=-1)
+    i, f, g, o = ops.sigmoid(i), ops.sigmoid(f), ops.tanh(g), ops.sigmoid(o)
+    unmasked_c = f * c + i * g
+    new_h, new_c = o * ops.tanh(unmasked_c), unmasked_c
+    if masked:
+        new_c = c + step_mask * (new_c - c)
+        new_h = h + step_mask * (new_h - h)
+    return new_h, new_c, [i, f, g, o], unmasked_c
+
+
 def lstm_sequence(input_projections, recurrent_kernel, initial_h, initial_c, mask=None):
     """Runs an LSTM over precomputed input projections, with a hand-written backward pass.
 
@@ -54,20 +73,9 @@ def lstm_sequence(input_projections, recurrent_kernel, initial_h, initial_c, mas
         # wants each step's outputs shaped like the carry, so they ride in both.
         def step(carry, inputs):
             h, c, _ = carry
+            new_h, new_c, saved, unmasked_c = _lstm_step(h, c, inputs, recurrent_kernel, masked)
             if masked:
-                projection, step_mask = ops.split(inputs, [4 * units], axis=-1)
-            else:
-                projection = inputs
-            z = projection + ops.matmul(h, recurrent_kernel)
-            i, f, g, o = ops.split(z, 4, axis=-1)
-            i, f, g, o = ops.sigmoid(i), ops.sigmoid(f), ops.tanh(g), ops.sigmoid(o)
-            new_c = f * c + i * g
-            new_h = o * ops.tanh(new_c)
-            saved = [i, f, g, o]
-            if masked:
-                saved.append(new_c)
-                new_c = c + step_mask * (new_c - c)
-                new_h = h + step_mask * (new_h - h)
+                saved.append(unmasked_c)
             carry = (new_h, new_c, ops.concatenate(saved, axis=-1))
             return carry, carry
 
@@ -142,17 +150,8 @@ def lstm_sequence_forward(input_projections, recurrent_kernel, initial_h, initia
     Gradients still flow, by the backend's differentiation of the loop (slower
     than `lstm_sequence`'s).
     """
-    units = recurrent_kernel.shape[0]
-
     def step(carry, inputs):
-        h, c = carry
-        projection, step_mask = ops.split(inputs, [4 * units], axis=-1) if mask is not None else (inputs, None)
-        i, f, g, o = ops.split(projection + ops.matmul(h, recurrent_kernel), 4, axis=-1)
-        new_c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
-        new_h = ops.sigmoid(o) * ops.tanh(new_c)
-        if mask is not None:
-            new_c = c + step_mask * (new_c - c)
-            new_h = h + step_mask * (new_h - h)
+        new_h, new_c, _, _ = _lstm_step(*carry, inputs, recurrent_kernel, mask is not None)
         return (new_h, new_c), (new_h, new_c)
 
     inputs = input_projections if mask is None else ops.concatenate([input_projections, mask], axis=-1)
