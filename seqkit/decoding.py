@@ -73,6 +73,7 @@ def generate_ids(
     temperature=1.0,
     stop_token_id=None,
     forbidden_ids=(0, 1, 2),
+    stop_positions=None,
 ):
     """Continues prompts with a language model from `seqkit.models.build_language_model`.
 
@@ -88,6 +89,10 @@ def generate_ids(
         forbidden_ids: ids never generated. By default `<pad>`, `<unk>` and
             `<bos>`: giving them zero probability is exactly "when one is drawn,
             draw again", so generated text never contains `<unk>`.
+        stop_positions: optional `(batch,)` positions at which each row is given
+            `stop_token_id`: a per-row length budget. A batch then ends as soon as
+            every row has used its budget, however wide `prompt_ids` is (an export
+            compiled by XLA pads the width to a few sizes and relies on this).
 
     Returns:
         `(batch, max_length)` ids: the prompts, continued. Tokens after a row's
@@ -110,11 +115,18 @@ def generate_ids(
             banned, [[int(i)] for i in forbidden_ids], ops.full((len(forbidden_ids),), -1e9, "float32")
         )
     temperature = ops.cast(temperature, "float32")
+    if stop_positions is not None:
+        if stop_token_id is None:
+            raise ValueError("`stop_positions` ends rows with `stop_token_id`, which is None.")
+        stop_positions = ops.cast(ops.convert_to_tensor(stop_positions), "int32")
+        only_stop = ops.where(ops.equal(ops.arange(vocabulary_size), stop_token_id), 0.0, -1e9)
 
     def next(prompt, cache, index):
         # `prompt[:, index - 1]` was just fixed; the cache holds the states before it.
         logits, states = next_token_logits(model, prompt[:, index - 1], list(cache))
         logits = ops.cast(logits, "float32") / temperature + banned
+        if stop_positions is not None:
+            logits = ops.where((index >= stop_positions)[:, None], only_stop[None, :], logits)
         return logits, None, tuple(states)
 
     batch_size = ops.shape(prompt_ids)[0]

@@ -28,6 +28,11 @@ import tensorflow as tf
 from seqkit.utils import atomic_directory
 
 
+# An XLA-compiled generation loop compiles once per shape: widths are rounded up to a
+# multiple of this, so that prompts of any length reuse a few programs.
+_XLA_WIDTH_MULTIPLE = 64
+
+
 def next_version_dir(export_root, name):
     """The next free `export_root/name/<n>` (1 when none exists); existing versions are kept."""
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name or ""):
@@ -235,6 +240,7 @@ def export_language_model(
     export_root="saved_models",
     name="textgen",
     extra_files=None,
+    jit_compile=False,
 ):
     """Exports a language model that generates and scores raw text, atomically.
 
@@ -257,6 +263,12 @@ def export_language_model(
             "beam" is not exported).
         max_new_tokens, temperature, seed: the defaults of `serving_default`.
         export_root, name, extra_files: as in `export_classifier`.
+        jit_compile: compile the sampling loop with XLA: one fused program per
+            step instead of dozens of small kernels, ~1.5x the characters per
+            second of a 2-layer LSTM on CPU (`benchmarks/README.md`). Each new batch
+            size and width (prompt + `max_new_tokens`, rounded up to a multiple of
+            64) compiles once, ~1 s on CPU. Plain TensorFlow runs it as is; TF
+            Serving needs `--xla_cpu_compilation_enabled=true`.
 
     Returns:
         The `Path` of the new version folder.
@@ -274,7 +286,7 @@ def export_language_model(
         options = {
             "level": level, "strategy": strategy, "max_new_tokens": max_new_tokens, "temperature": temperature,
             "seed": seed, "top_k": top_k, "top_p": top_p, "export_root": os.path.abspath(export_root), "name": name,
-            "extra_files": extra_files,
+            "extra_files": extra_files, "jit_compile": jit_compile,
         }
         return _export_in_tensorflow_process("export_language_model", model, vocabulary, options)
     sampler = decoding.get_sampler(strategy, top_k=top_k, top_p=top_p, seed=seed)
@@ -292,6 +304,15 @@ def export_language_model(
         tokens = tokenizer.tokenize_tensor(text)
         return tf.cast(tokens.with_flat_values(lookup(tokens.flat_values)), tf.int32)
 
+    def sample(dense, temperature, stop_positions):
+        return decoding.generate_ids(
+            model, dense, None, sampler, temperature=temperature,
+            stop_token_id=vocabulary.eos_id, forbidden_ids=forbidden, stop_positions=stop_positions,
+        )
+
+    if jit_compile:
+        sample = tf.function(sample, jit_compile=True)
+
     def generate(prompts, max_new_tokens, temperature, seed):
         tf.debugging.assert_positive(temperature, message="temperature must be > 0")
         tf.debugging.assert_positive(max_new_tokens, message="max_new_tokens must be >= 1")
@@ -300,12 +321,13 @@ def export_language_model(
         batch_size = tf.shape(prompts)[0]
         ids = tf.concat([tf.fill([batch_size, 1], vocabulary.bos_id), ids], axis=1)
         lengths = tf.cast(ids.row_lengths(), tf.int32)
-        width = tf.reduce_max(tf.concat([lengths, [1]], axis=0)) + max_new_tokens
+        # Each row is given <eos> once it has its `max_new_tokens`: the loop ends when
+        # every row has, and a wider (XLA-bucketed) array costs no extra steps.
+        width = tf.reduce_max(tf.concat([lengths, [1]], axis=0)) + max_new_tokens + 1
+        if jit_compile:
+            width = -(-width // _XLA_WIDTH_MULTIPLE) * _XLA_WIDTH_MULTIPLE
         dense = ids.to_tensor(0, shape=tf.stack([tf.cast(batch_size, tf.int64), tf.cast(width, tf.int64)]))
-        output = decoding.generate_ids(
-            model, dense, None, sampler, temperature=temperature,
-            stop_token_id=vocabulary.eos_id, forbidden_ids=forbidden,
-        )
+        output = sample(dense, temperature, lengths + max_new_tokens)
         # Each row's new tokens, up to `max_new_tokens` and its first `<eos>`.
         positions = tf.range(width)[None, :]
         new = (positions >= lengths[:, None]) & (positions < lengths[:, None] + max_new_tokens)
@@ -362,6 +384,7 @@ def export_language_model(
         "top_k": top_k,
         "top_p": top_p,
         "vocabulary_size": vocabulary.size,
+        "jit_compile": bool(jit_compile),
     }
     return _write_archive(archive, version_dir, metadata, extra_files)
 

@@ -146,6 +146,28 @@ def test_unknown_is_redrawn_and_eos_stops_word_generation():
     assert with_unknown == ["the\n\n\n"]
 
 
+def test_stop_positions_end_each_row_on_its_budget_and_the_loop_with_the_last():
+    model = tiny_model()
+    sampler = decoding.get_sampler("greedy")
+    prompt = np.zeros((3, 20), "int32")
+    prompt[:, 0] = VOCABULARY.bos_id
+    prompt[0, 1:3] = [5, 6]  # Row 0: <bos> + 2 prompt tokens.
+    eos = VOCABULARY.eos_id
+    ends = [3 + 4, 1 + 2, 1 + 6]  # Each row's first position past its budget.
+    plain = keras.ops.convert_to_numpy(decoding.generate_ids(model, prompt, 20, sampler, stop_token_id=eos))
+    output = keras.ops.convert_to_numpy(
+        decoding.generate_ids(model, prompt, 20, sampler, stop_token_id=eos, stop_positions=ends)
+    )
+    for row, end in enumerate(ends):
+        np.testing.assert_array_equal(output[row, :end], plain[row, :end])  # The same tokens, up to the budget...
+        assert output[row, end] == eos  # ...then <eos>, which greedy would not pick here.
+        assert plain[row, end] != eos
+    # Every row had its <eos> by position 7: the loop stopped there, leaving the rest as padding.
+    assert (output[:, max(ends) + 1 :] == 0).all() and (plain[:, max(ends) + 1 :] != 0).all()
+    with pytest.raises(ValueError, match="stop_token_id"):
+        decoding.generate_ids(model, prompt, 20, sampler, stop_positions=ends)
+
+
 @pytest.mark.parametrize("strategy", decoding.STRATEGIES)
 def test_every_strategy_generates_the_requested_length(strategy):
     texts = lm.generate(tiny_model(), VOCABULARY, ["ab", "c"], max_new_tokens=4, strategy=strategy, seed=1, top_k=3)

@@ -5,6 +5,7 @@ import math
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -107,8 +108,24 @@ def exported(tmp_path_factory):
         word_model, word_vocabulary, level="word", strategy="greedy", max_new_tokens=GREEDY_NEW_TOKENS,
         export_root=root, name="word_greedy",
     )
+    # The same three with the sampling loop compiled by XLA.
+    xla_paths = {
+        "random": seqkit.export_language_model(
+            char_model, char_vocabulary, level="char", strategy="random", max_new_tokens=DEFAULT_NEW_TOKENS,
+            temperature=0.8, seed=0, export_root=root, name="char_random_xla", jit_compile=True,
+        ),
+        "greedy": seqkit.export_language_model(
+            char_model, char_vocabulary, level="char", strategy="greedy", max_new_tokens=GREEDY_NEW_TOKENS,
+            export_root=root, name="char_greedy_xla", jit_compile=True,
+        ),
+        "word": seqkit.export_language_model(
+            word_model, word_vocabulary, level="word", strategy="random", max_new_tokens=5, temperature=1.0,
+            export_root=root, name="word_xla", jit_compile=True,
+        ),
+    }
     random_path, greedy_path, word_path = str(random_path), str(greedy_path), str(word_path)
     word_greedy_path = str(word_greedy_path)
+    xla_paths = {key: str(path) for key, path in xla_paths.items()}
     jobs = {
         "serve": (random_path, "serving_default", {"prompts": strings(PROMPTS)}),
         "serve_empty": (random_path, "serving_default", {"prompts": strings([])}),
@@ -124,14 +141,26 @@ def exported(tmp_path_factory):
         "word_score": (word_path, "score", {"text": strings(WORD_SCORE_TEXTS)}),
         "word_greedy": (word_greedy_path, "serving_default", {"prompts": strings(WORD_PROMPTS)}),
         "word_greedy_multiline": (word_greedy_path, "serving_default", {"prompts": strings(MULTILINE_WORD_PROMPTS)}),
+        "xla:serve": (xla_paths["random"], "serving_default", {"prompts": strings(PROMPTS)}),
+        "xla:gen_seed3_a": (xla_paths["random"], "generate", generate_inputs(BATCH_OF_8, 7, 0.5, 3)),
+        "xla:gen_seed3_b": (xla_paths["random"], "generate", generate_inputs(BATCH_OF_8, 7, 0.5, 3)),
+        "xla:gen_seed4": (xla_paths["random"], "generate", generate_inputs(BATCH_OF_8, 7, 0.5, 4)),
+        # 70 new tokens: wider than one 64-token bucket.
+        "xla:long": (xla_paths["random"], "generate", generate_inputs(BATCH_OF_8[:3], 70, 0.8, 0)),
+        "xla:greedy_a": (xla_paths["greedy"], "serving_default", {"prompts": strings(PROMPTS + ["the lazy"])}),
+        "xla:greedy_b": (xla_paths["greedy"], "serving_default", {"prompts": strings(PROMPTS + ["the lazy"])}),
+        "xla:word": (xla_paths["word"], "generate", generate_inputs(["the cat"] * 8, 5, 1.0, 1)),
+        "xla:word_serve": (xla_paths["word"], "serving_default", {"prompts": strings(["the cat", "The Cat ", ""])}),
         # Last, so that a failure cannot disturb the others.
         "zero_temperature": (random_path, "generate", generate_inputs(["ab"], 3, 0.0, 0)),
+        "xla:zero_temperature": (xla_paths["random"], "generate", generate_inputs(["ab"], 3, 0.0, 0)),
     }
     served = serve([{"path": path, "signature": signature, "inputs": inputs}
                     for path, signature, inputs in jobs.values()])
     return {
         "root": root,
         "paths": {"random": random_path, "greedy": greedy_path, "word": word_path},
+        "xla_paths": xla_paths,
         "char": (char_model, char_vocabulary),
         "word": (word_model, word_vocabulary),
         "word_vocabulary": word_vocabulary,
@@ -143,6 +172,10 @@ def values(outputs, key):
     return outputs[key]["value"]
 
 
+# The plain export and the one whose sampling loop XLA compiles (`jit_compile=True`) must behave alike.
+VARIANTS = pytest.mark.parametrize("prefix", ["", "xla:"], ids=["plain", "xla"])
+
+
 def test_signatures_and_metadata(exported):
     assert {"serving_default", "generate", "score"} <= set(exported["out"]["serve"]["_signatures"])
     metadata = json.loads((exported["root"] / "char_random" / "1" / "seqkit.json").read_text())
@@ -152,8 +185,9 @@ def test_signatures_and_metadata(exported):
     assert metadata["vocabulary_size"] == exported["char"][1].size
 
 
-def test_serving_default_continues_each_prompt(exported):
-    outputs = exported["out"]["serve"]
+@VARIANTS
+def test_serving_default_continues_each_prompt(exported, prefix):
+    outputs = exported["out"][prefix + "serve"]
     assert "error" not in outputs, outputs
     for key in ("text", "continuation"):
         assert outputs[key]["dtype"] == "string"
@@ -166,6 +200,19 @@ def test_serving_default_continues_each_prompt(exported):
         assert set(continuation) <= set(exported["char"][1].tokens[4:])
 
 
+def test_xla_export_is_marked_and_generates_past_a_width_bucket(exported):
+    for name, path in exported["xla_paths"].items():
+        assert json.loads((Path(path) / "seqkit.json").read_text())["jit_compile"] is True, name
+        assert b"_XlaMustCompile" in (Path(path) / "saved_model.pb").read_bytes(), name  # The loop is compiled.
+    plain = Path(exported["paths"]["random"])
+    assert json.loads((plain / "seqkit.json").read_text())["jit_compile"] is False
+    assert b"_XlaMustCompile" not in (plain / "saved_model.pb").read_bytes()
+    outputs = exported["out"]["xla:long"]
+    assert "error" not in outputs, outputs
+    for prompt, text, continuation in zip(BATCH_OF_8[:3], values(outputs, "text"), values(outputs, "continuation")):
+        assert len(continuation) == 70 and text == prompt + continuation
+
+
 def test_empty_batch(exported):
     for name in ("serve_empty", "score_empty_batch"):
         outputs = exported["out"][name]
@@ -173,8 +220,9 @@ def test_empty_batch(exported):
         assert all(entry["shape"] == [0] for key, entry in outputs.items() if key != "_signatures"), outputs
 
 
-def test_generate_lengths_and_seeds(exported):
-    first, again, other = (exported["out"][name] for name in ("gen_seed3_a", "gen_seed3_b", "gen_seed4"))
+@VARIANTS
+def test_generate_lengths_and_seeds(exported, prefix):
+    first, again, other = (exported["out"][prefix + name] for name in ("gen_seed3_a", "gen_seed3_b", "gen_seed4"))
     for outputs in (first, again, other):
         assert "error" not in outputs, outputs
         assert outputs["text"]["shape"] == outputs["continuation"]["shape"] == [len(BATCH_OF_8)]
@@ -204,16 +252,18 @@ def test_score_matches_python(exported):
     assert values(outputs, "num_tokens")[1] == 0  # The empty text.
 
 
-def test_zero_temperature_is_an_error(exported):
-    outputs = exported["out"]["zero_temperature"]
+@VARIANTS
+def test_zero_temperature_is_an_error(exported, prefix):
+    outputs = exported["out"][prefix + "zero_temperature"]
     assert "error" in outputs, outputs
     assert "temperature must be > 0" in outputs["error"]
 
 
-def test_greedy_export_matches_python_generate(exported):
+@VARIANTS
+def test_greedy_export_matches_python_generate(exported, prefix):
     model, vocabulary = exported["char"]
     prompts = PROMPTS + ["the lazy"]
-    first, again = exported["out"]["greedy_a"], exported["out"]["greedy_b"]
+    first, again = exported["out"][prefix + "greedy_a"], exported["out"][prefix + "greedy_b"]
     assert "error" not in first, first
     assert values(first, "text") == values(again, "text")
     expected = generate(model, vocabulary, prompts, strategy="greedy", max_new_tokens=GREEDY_NEW_TOKENS)
@@ -223,10 +273,11 @@ def test_greedy_export_matches_python_generate(exported):
         assert len(continuation) == GREEDY_NEW_TOKENS
 
 
-def test_word_level_export(exported):
+@VARIANTS
+def test_word_level_export(exported, prefix):
     words = set(exported["word_vocabulary"].tokens[4:])
     for name, prompts in (("word", ["the cat"] * 8), ("word_serve", ["the cat", "The Cat ", ""])):
-        outputs = exported["out"][name]
+        outputs = exported["out"][prefix + name]
         assert "error" not in outputs, (name, outputs)
         for prompt, text, continuation in zip(prompts, values(outputs, "text"), values(outputs, "continuation")):
             assert text.startswith(prompt)
@@ -239,9 +290,9 @@ def test_word_level_export(exported):
                 assert text == prompt + joiner + continuation
             else:
                 assert text == prompt
-    continuations = values(exported["out"]["word"], "continuation")
+    continuations = values(exported["out"][prefix + "word"], "continuation")
     assert any(continuations), continuations  # Untrained: <eos> first in all 8 rows is very unlikely.
-    for text in values(exported["out"]["word"], "text"):
+    for text in values(exported["out"][prefix + "word"], "text"):
         assert "  " not in text and text.startswith("the cat")
 
 
