@@ -5,7 +5,9 @@ Usage (from the repository root, with SEQKIT_DATA_DIR pointing at the datasets):
     KERAS_BACKEND=jax python benchmarks/textgen.py budget
                                              # recipes/textgen.py --max-minutes=45: validation nats/char
                                              # (JAX trains the LSTM 1.7-2.9x faster than TensorFlow on this CPU)
-    python benchmarks/textgen.py generation  # the budget run's SavedModel: chars/s, 1 and 64 streams,
+    python benchmarks/textgen.py generation [WORKDIR]
+                                             # the budget run's model (or WORKDIR's best.keras), exported
+                                             # plain and with jit_compile=True: chars/s, 1 and 64 streams,
                                              # against a keras-io-style loop that re-reads the prefix
     python benchmarks/textgen.py wordlm      # a word LM on spa-eng's English side; pear vs pair
     python benchmarks/textgen.py table       # regenerate the tables in benchmarks/README.md
@@ -64,46 +66,61 @@ def _chars_per_second(function, new_chars, repeats=3):
     return new_chars / statistics.median(times)
 
 
-def run_generation():
-    """Chars/s of the exported model's in-graph sampler and of a keras-io-style loop."""
+def run_generation(workdir=None):
+    """Chars/s of the exported model's in-graph sampler (plain and XLA-compiled) and of a keras-io-style loop.
+
+    `workdir` holds a textgen run's `best.keras` and `vocabulary.json` (default: the budget run's).
+    Both exports are made here from that checkpoint, so they serve the same weights.
+    """
+    import tempfile
+
     import numpy as np
     import tensorflow as tf
 
     import keras
+    import seqkit
+    from seqkit.data import Vocabulary
 
-    budget = json.loads((RESULTS / "textgen_budget.json").read_text())
-    export_path = budget["export_path"]
-    served = tf.saved_model.load(export_path)
-    generate = served.signatures["generate"]
-    result = {"export_path": export_path, "streams": {}}
+    if workdir is None:
+        workdir = json.loads((RESULTS / "textgen_budget.json").read_text())["workdir"]
+    workdir = Path(workdir)
+    if not (workdir / "best.keras").exists():
+        raise SystemExit(f"{workdir}/best.keras not found: run `python benchmarks/textgen.py budget` first, "
+                         "or pass the workdir of any `recipes/textgen.py` run.")
+    # Uncompiled: the checkpoint's compile config (jit_compile=True when trained on JAX) would
+    # make TensorFlow recompile XLA for every new prefix length in the keras-io loop.
+    model = keras.saving.load_model(workdir / "best.keras", compile=False)
+    vocabulary = Vocabulary.load(workdir / "vocabulary.json")
+    result = {"workdir": str(workdir), "model_parameters": model.count_params(), "streams": {}}
     new_chars = 1000
-    for streams in (1, 64):
-        prompts = tf.constant(["ROMEO:"] * streams)
+    with tempfile.TemporaryDirectory(prefix="textgen-generation-") as root:
+        for key, jit_compile in (("seqkit", False), ("seqkit_xla", True)):
+            path = seqkit.export_language_model(model, vocabulary, max_new_tokens=new_chars, temperature=0.8,
+                                                export_root=root, name=key, jit_compile=jit_compile)
+            generate = tf.saved_model.load(str(path)).signatures["generate"]
+            for streams in (1, 64):
+                prompts = tf.constant(["ROMEO:"] * streams)
 
-        def call():
-            out = generate(prompts=prompts, max_new_tokens=tf.constant(new_chars), temperature=tf.constant(0.8),
-                           seed=tf.constant(0))
-            return out["continuation"].numpy()
+                def call():
+                    out = generate(prompts=prompts, max_new_tokens=tf.constant(new_chars),
+                                   temperature=tf.constant(0.8), seed=tf.constant(0))
+                    return out["continuation"].numpy()
 
-        call()  # Warm-up.
-        lengths = [len(text.decode("utf-8")) for text in call()]
-        rate = _chars_per_second(call, sum(lengths))
-        result["streams"][str(streams)] = {"seqkit_chars_per_second": round(rate, 1), "new_chars": new_chars}
-        print(f"exported sampler, {streams} stream(s): {rate:,.0f} chars/s")
+                call()  # Warm-up (and, with XLA, the compilation for this shape).
+                lengths = [len(text.decode("utf-8")) for text in call()]
+                rate = _chars_per_second(call, sum(lengths), repeats=5)
+                entry = result["streams"].setdefault(str(streams), {"new_chars": new_chars})
+                entry[f"{key}_chars_per_second"] = round(rate, 1)
+                print(f"export ({'XLA' if jit_compile else 'plain'}), {streams} stream(s): {rate:,.0f} chars/s")
 
     # keras-io's text-generation examples call `model.predict` on the whole text so far for
     # every new character; the same trained model, sampling the same way.
-    import seqkit  # noqa: F401  (registers the model's layers)
-
-    # Uncompiled: the checkpoint's compile config (jit_compile=True when trained on JAX) would
-    # make TensorFlow recompile XLA for every new prefix length.
-    model = keras.saving.load_model(Path(budget["workdir"]) / "best.keras", compile=False)
     baseline_chars = 100
     rng = np.random.default_rng(0)
     for streams in (1, 64):
 
         def loop():
-            ids = np.full((streams, 1), 2, dtype="int32")
+            ids = np.full((streams, 1), vocabulary.bos_id, dtype="int32")
             for _ in range(baseline_chars):
                 logits = model.predict(ids, verbose=0)[:, -1] / 0.8
                 probabilities = np.exp(logits - logits.max(axis=-1, keepdims=True))
@@ -115,7 +132,8 @@ def run_generation():
         entry = result["streams"][str(streams)]
         entry["keras_io_chars_per_second"] = round(rate, 1)
         entry["keras_io_new_chars"] = baseline_chars
-        entry["speedup"] = round(entry["seqkit_chars_per_second"] / rate, 1)
+        best = max(entry["seqkit_chars_per_second"], entry["seqkit_xla_chars_per_second"])
+        entry["speedup"] = round(best / rate, 1)
         print(f"keras-io loop, {streams} stream(s): {rate:,.0f} chars/s ({entry['speedup']}x slower)")
     return result
 
@@ -146,16 +164,19 @@ def render_tables():
     if generation_path.exists():
         g = json.loads(generation_path.read_text())
         lines += [
-            "| generation | seqkit export, in-graph sampler (chars/s) | keras-io-style loop (chars/s) | ratio |",
-            "|---|---|---|---|",
+            "| generation | seqkit export, in-graph sampler (chars/s) | the same, `jit_compile=True` (XLA) | "
+            "keras-io-style loop (chars/s) | best ÷ keras-io |",
+            "|---|---|---|---|---|",
         ]
         for streams, entry in g["streams"].items():
+            xla = entry.get("seqkit_xla_chars_per_second")
             lines.append(
-                f"| {streams} stream(s) | {entry['seqkit_chars_per_second']:,.0f} "
-                f"({entry['new_chars']} new chars each) | {entry.get('keras_io_chars_per_second', 0):,.1f} "
+                f"| {streams} stream(s), {entry['new_chars']} new chars each | {entry['seqkit_chars_per_second']:,.0f} | "
+                f"{f'{xla:,.0f}' if xla else '—'} | {entry.get('keras_io_chars_per_second', 0):,.1f} "
                 f"({entry.get('keras_io_new_chars', 0)} new chars each) | {entry.get('speedup', 0)}× |"
             )
-        lines += ["", f"`python benchmarks/textgen.py generation`, {g['machine']['date']}, {g['machine']['cpu']}.", ""]
+        command = "python benchmarks/textgen.py generation" + (f" {g['workdir']}" if g.get("workdir_argument") else "")
+        lines += ["", f"`{command}`, {g['machine']['date']}, {g['machine']['cpu']}.", ""]
     if word_path.exists():
         w = json.loads(word_path.read_text())
         v = w["validation"]
@@ -171,14 +192,16 @@ def render_tables():
 
 
 def main(argv):
-    if len(argv) != 1 or argv[0] not in ("budget", "generation", "wordlm", "table"):
+    if not argv or argv[0] not in ("budget", "generation", "wordlm", "table") or len(argv) > (2 if argv[0] == "generation" else 1):
         print(__doc__)
         return 2
     task = argv[0]
     if task in TASKS:
         save(task, run_recipe(task))
     elif task == "generation":
-        save(task, run_generation())
+        result = run_generation(*argv[1:])
+        result["workdir_argument"] = len(argv) == 2
+        save(task, result)
     render_tables()
     return 0
 
