@@ -186,3 +186,25 @@ def test_batches_round_their_length_to_a_multiple_for_jax():
     assert inputs["target_ids"].numpy()[:, 0].tolist() == [2, 2]
     with pytest.raises(ValueError, match="pad_to_multiple_of"):
         make_dataset(texts, preprocessor=preprocessor, pad_to_multiple_of=0)
+
+
+def test_pipelines_turn_off_tf_data_autotuning():
+    # Autotuning's thread makes deleting an iterator (Keras does at every epoch's end) wait for its next
+    # wake-up, up to a minute; see `seqkit.data.pipeline.prefetch`.
+    from seqkit.data import text_windows
+    from seqkit.data.pipeline import make_pair_dataset
+
+    words = TextPreprocessor("word", Vocabulary.build([["a", "b", "c"]]))
+    chars = TextPreprocessor("char", Vocabulary.build([list("abc")]))
+    stream = np.arange(4, 40, dtype="int32") % 7 + 4
+    datasets = {
+        "make_dataset": make_dataset(["a b", "c"], [0, 1], preprocessor=words, batch_size=2),
+        "make_pair_dataset": make_pair_dataset(["ab", "c"], ["ba", "c"], source_preprocessor=chars,
+                                               target_preprocessor=chars, batch_size=2),
+        "window_dataset": text_windows.window_dataset(stream, 8, batch_size=2),
+        "stateful_window_dataset": text_windows.stateful_window_dataset(stream, 8, batch_size=2),
+    }
+    for name, dataset in datasets.items():
+        assert dataset.options().autotune.enabled is False, name
+        assert dataset.take(1).options().autotune.enabled is False, name  # Inherited by what users chain on.
+        assert len(list(dataset)) >= 1, name  # And it still yields batches.

@@ -10,6 +10,22 @@ import tensorflow as tf
 from seqkit.data.preprocessor import TextPreprocessor
 
 
+def prefetch(dataset):
+    """`dataset.prefetch(AUTOTUNE)`, with tf.data's autotuning turned off.
+
+    Autotuning runs a background thread that wakes up on a doubling period (up to
+    a minute), and deleting an iterator waits for its next wake-up; Keras deletes
+    one at the end of every `fit` and epoch. On a 2-core CPU, 8 batches of the char
+    LM (10 s of training) regularly took 20.5 s in `fit` with TensorFlow 2.21 (the
+    rest after the last callback), and never without autotuning. These pipelines
+    are light next to the models and lose nothing by it: an epoch of MR's texts
+    was tokenized, bucketed and batched in 1.9 s without it, 2.6 s with it.
+    """
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.prefetch(tf.data.AUTOTUNE).with_options(options)
+
+
 def bucket_boundaries(max_length=None, first=8, ratio=1.25, last=4096):
     """Geometric length boundaries (8, 10, 12, 15, ...), so padding stays under ~25%."""
     upper = min(max_length or last, last)
@@ -136,7 +152,7 @@ def make_dataset(
     multiple = resolve_pad_multiple(pad_to_multiple_of)
     if multiple:
         dataset = dataset.map(lambda ids, *rest: (pad_to_multiple(ids, multiple), *rest))
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return prefetch(dataset)
 
 
 def _batch(dataset, batch_size, bucketing, max_length):
@@ -228,4 +244,4 @@ def make_pair_dataset(
         {"source_ids": pad_to_multiple(source, multiple), "target_ids": pad_to_multiple(decoder_input, multiple)},
         pad_to_multiple(next_ids, multiple),
     ))
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return prefetch(dataset)

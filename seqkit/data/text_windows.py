@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from seqkit.data.errors import DataError
+from seqkit.data.pipeline import prefetch
 from seqkit.data.tokenizers import CharTokenizer, WordTokenizer, _to_python
 from seqkit.data.vocabulary import EOS_TOKEN, Vocabulary
 
@@ -112,7 +113,7 @@ def window_dataset(ids, sequence_length, batch_size, bos_id=2, shuffle=True, see
     else:
         starts = starts.map(lambda start: start * sequence_length)
     starts = starts.map(lambda start: tf.cast(start, "int32"))
-    return starts.map(window, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return prefetch(starts.map(window, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size))
 
 
 def stateful_window_dataset(ids, sequence_length, batch_size, name="training"):
@@ -142,7 +143,7 @@ def stateful_window_dataset(ids, sequence_length, batch_size, name="training"):
     targets = np.stack([ids[b * part + 1 : b * part + used + 1] for b in range(batch_size)])
     inputs = inputs.reshape(batch_size, steps, sequence_length).transpose(1, 0, 2)
     targets = targets.reshape(batch_size, steps, sequence_length).transpose(1, 0, 2)
-    return tf.data.Dataset.from_tensor_slices((inputs, targets)).prefetch(tf.data.AUTOTUNE)
+    return prefetch(tf.data.Dataset.from_tensor_slices((inputs, targets)))
 
 
 # === Corpora larger than memory: streamed from disk ===
@@ -241,7 +242,7 @@ def stream_window_dataset(region, vocabulary, level, sequence_length, batch_size
     dataset = dataset.map(lambda targets: (tf.concat([bos, targets[:-1]], axis=0), targets))
     if shuffle:
         dataset = dataset.shuffle(shuffle_windows, seed=seed, reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return prefetch(dataset.batch(batch_size))
 
 
 def count_region(region, vocabulary, level):
