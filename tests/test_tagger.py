@@ -429,6 +429,19 @@ def test_bucketed_batches_docstring_example_and_empty_rows():
     assert empty[0][0]["words"].shape == (2, 1)  # At least one step.
 
 
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.data is how Keras feeds it on TensorFlow")
+def test_bucketed_batches_reach_fit_without_tf_data_autotuning():
+    # Autotuning makes every epoch's end wait for its thread (see `seqkit.data.pipeline.prefetch`).
+    from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter
+
+    words = np.array([[4, 5, 6], [7, 0, 0], [8, 9, 0]])
+    batches = BucketedBatches({"words": words}, words, lengths=[3, 1, 2], batch_size=2)
+    dataset = PyDatasetAdapter(batches, shuffle=False).get_tf_dataset()
+    assert dataset.options().autotune.enabled is False
+    explicit = BucketedBatches({"words": words}, words, lengths=[3, 1, 2], batch_size=2, workers=1)
+    assert PyDatasetAdapter(explicit, shuffle=False).get_tf_dataset().options().autotune.enabled is not False
+
+
 @pytest.mark.parametrize(
     "rows",
     [

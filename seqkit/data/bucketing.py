@@ -40,6 +40,10 @@ class BucketedBatches(keras.utils.PyDataset):
     def __init__(
         self, inputs, targets, lengths, batch_size=32, shuffle=True, seed=0, pool_batches=50, length_multiple=None, **kwargs
     ):
+        # With one worker, Keras' PyDataset adapter on TensorFlow prefetches through tf.data with autotuning on,
+        # and deleting its iterator at every epoch's end waits for the autotune thread's next wake-up (see
+        # `seqkit.data.pipeline.prefetch`); with two, Keras' own threads prefetch and autotuning is off.
+        kwargs.setdefault("workers", 2)
         super().__init__(**kwargs)
         self.length_multiple = default_length_multiple() if length_multiple is None else int(length_multiple)
         self.inputs = inputs
