@@ -106,9 +106,8 @@ def run_generation(workdir=None):
                                    temperature=tf.constant(0.8), seed=tf.constant(0))
                     return out["continuation"].numpy()
 
-                call()  # Warm-up (and, with XLA, the compilation for this shape).
-                lengths = [len(text.decode("utf-8")) for text in call()]
-                rate = _chars_per_second(call, sum(lengths), repeats=5)
+                warm_up = call()  # With XLA, also the compilation for this shape.
+                rate = _chars_per_second(call, sum(len(text.decode("utf-8")) for text in warm_up), repeats=5)
                 entry = result["streams"].setdefault(str(streams), {"new_chars": new_chars})
                 entry[f"{key}_chars_per_second"] = round(rate, 1)
                 print(f"export ({'XLA' if jit_compile else 'plain'}), {streams} stream(s): {rate:,.0f} chars/s")
@@ -175,8 +174,8 @@ def render_tables():
                 f"{f'{xla:,.0f}' if xla else '—'} | {entry.get('keras_io_chars_per_second', 0):,.1f} "
                 f"({entry.get('keras_io_new_chars', 0)} new chars each) | {entry.get('speedup', 0)}× |"
             )
-        command = "python benchmarks/textgen.py generation" + (f" {g['workdir']}" if g.get("workdir_argument") else "")
-        lines += ["", f"`{command}`, {g['machine']['date']}, {g['machine']['cpu']}.", ""]
+        lines += ["", f"`python benchmarks/textgen.py generation {g['workdir']}`, {g['machine']['date']}, "
+                  f"{g['machine']['cpu']}.", ""]
     if word_path.exists():
         w = json.loads(word_path.read_text())
         v = w["validation"]
@@ -199,9 +198,7 @@ def main(argv):
     if task in TASKS:
         save(task, run_recipe(task))
     elif task == "generation":
-        result = run_generation(*argv[1:])
-        result["workdir_argument"] = len(argv) == 2
-        save(task, result)
+        save(task, run_generation(*argv[1:]))
     render_tables()
     return 0
 
