@@ -97,6 +97,7 @@ class Config:
     bilm_chars: bool = False  # Give the BiLM the tagger's character ids too (a char-aware input).
     bilm_trainable: bool = False  # Fine-tune the BiLM with the tagger (default: frozen; only the mix is trained).
     bilm_text: str | None = None  # More unlabeled text for the BiLM: one whitespace-tokenized sentence per line.
+    bilm_sampled: int = 0  # Train the BiLM with a sampled softmax of this many words per batch (0: the full softmax).
     # --- Training ---
     batch_size: int = 32  # Sentences per batch.
     epochs: int = 50  # Maximum passes over the training data.
@@ -311,7 +312,7 @@ def pretrain_bilm(config, prepared):
     chars = features["chars"] if config.bilm_chars else None
     report = seqkit.models.bilm.train_bidirectional_language_model(
         model, features["words"][~held_out], features["words"][held_out], epochs=config.bilm_epochs,
-        batch_size=config.batch_size, seed=config.seed,
+        batch_size=config.batch_size, seed=config.seed, num_sampled=config.bilm_sampled or None,
         train_chars=None if chars is None else chars[~held_out], dev_chars=None if chars is None else chars[held_out],
     )
     report = {"sentences": len(sentences), **report}
@@ -444,6 +445,8 @@ def check_config(config):
     for option in ("bilm_units", "bilm_layers", "bilm_epochs"):
         if getattr(config, option) < 1:
             raise config_lib.ConfigError(f"--{option.replace('_', '-')} must be >= 1. Received: {getattr(config, option)}")
+    if config.bilm_sampled < 0:
+        raise config_lib.ConfigError(f"--bilm-sampled must be >= 0 (0: the full softmax). Received: {config.bilm_sampled}")
 
 
 def run(config):

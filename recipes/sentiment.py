@@ -97,6 +97,7 @@ class Config:
     pretrain_lm: bool = False  # Pretrain a bidirectional LM on the training text and start the classifier from it.
     pretrain_epochs: int = 5  # Maximum BiLM epochs (early-stopped on the dev text).
     pretrain_text: str | None = None  # More unlabeled text for the BiLM, one text per line (e.g. IMDB's unsup reviews).
+    pretrain_sampled: int = 0  # Train the BiLM with a sampled softmax of this many words per batch (0: the full softmax).
     # --- Training ---
     batch_size: int = 32  # Examples per batch.
     epochs: int = 10  # Maximum passes over the training data.
@@ -379,7 +380,7 @@ def pretrain_language_model(config, preprocessor, texts, dev_texts):
     seqkit.compile_bidirectional_language_model(model, clipnorm=config.clipnorm)
     report = seqkit.models.bilm.train_bidirectional_language_model(
         model, ids(texts), ids(list(dev_texts)), epochs=config.pretrain_epochs, batch_size=config.batch_size,
-        seed=config.seed,
+        seed=config.seed, num_sampled=config.pretrain_sampled or None,
     )
     print(f"pretraining: {report}")
     return model, {"texts": len(texts), **report}
@@ -432,6 +433,8 @@ def check_config(config):
         raise config_lib.ConfigError("--pretrain-lm fixes the stack's shape: use it without --tune-trials.")
     if config.pretrain_epochs < 1:
         raise config_lib.ConfigError(f"--pretrain-epochs must be >= 1. Received: {config.pretrain_epochs}")
+    if config.pretrain_sampled < 0:
+        raise config_lib.ConfigError(f"--pretrain-sampled must be >= 0 (0: the full softmax). Received: {config.pretrain_sampled}")
     if config.stack_c <= 0:
         raise config_lib.ConfigError(f"--stack-c must be > 0. Received: {config.stack_c}")
     for option in ("ngram_buckets", "stack_buckets"):

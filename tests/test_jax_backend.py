@@ -135,10 +135,14 @@ BILM_SCRIPT = textwrap.dedent(
     bilm.compile_bidirectional_language_model(model, learning_rate=0.02)
     rows = [[4 + (start + step) % 16 for step in range(8)] for start in range(64)]  # Counting: easy both ways.
     report = bilm.train_bidirectional_language_model(model, rows, rows[:16], epochs=10, batch_size=16, verbose=0)
+    sampled = bilm.build_bidirectional_language_model(20, embedding_dim=16, units=16, num_layers=1)
+    bilm.compile_bidirectional_language_model(sampled, learning_rate=0.02)
+    sampled = bilm.train_bidirectional_language_model(sampled, rows, rows[:16], epochs=20, batch_size=16, verbose=0,
+                                                      num_sampled=8)
     layer = ContextualEmbedding(model)
     network = classifier.build_classifier(20, embedding_dim=8, units=8, contextual_embedding=layer)
     ids = np.array([[5, 6, 7, 0]])
-    print(json.dumps({"backend": keras.backend.backend(), "report": report,
+    print(json.dumps({"backend": keras.backend.backend(), "report": report, "sampled": sampled,
                       "features": list(layer(ids).shape), "prediction": list(network.predict(ids, verbose=0).shape)}))
     """
 )
@@ -150,4 +154,6 @@ def test_bilm_and_contextual_embedding_run_on_jax_without_tensorflow():
     assert report["backend"] == "jax"
     # A counting sequence is predictable from either side: both directions end far below uniform (16 ids).
     assert report["report"]["val_forward_perplexity"] < 2 and report["report"]["val_backward_perplexity"] < 2
+    # The same with a sampled softmax of 8 of the 20 ids (`SampledSoftmaxLoss` samples with keras.random).
+    assert report["sampled"]["val_forward_perplexity"] < 2 and report["sampled"]["val_backward_perplexity"] < 2
     assert report["features"] == [1, 4, 32] and report["prediction"] == [1, 1]

@@ -258,13 +258,15 @@ def test_bilm_pretrains_on_train_and_dev_text_only_and_its_tagger_exports(ner, u
 
     extra = write(tmp_path / "unlabeled.txt", "Paris is far from Berlin\nAnna met Peter\n\n")
     code = ner.main(user_arguments(user_files, "--bilm", "--bilm-units=8", "--bilm-layers=1", "--bilm-epochs=2",
-                                   "--bilm-chars", f"--bilm-text={extra}", f"--workdir={tmp_path / 'run'}",
+                                   "--bilm-chars", f"--bilm-text={extra}", "--bilm-sampled=5",
+                                   f"--workdir={tmp_path / 'run'}",
                                    f"--export-dir={tmp_path / 'exports'}"))
     assert code == 0
     bilm = json.loads((tmp_path / "run" / "metrics.json").read_text())["bilm"]
     # 20 train + 2 dev sentences + 2 lines of extra text; the 3 test sentences are never read.
     assert bilm["sentences"] == len(TRAIN_SENTENCES) + len(DEV_SENTENCES) + 2
     assert 1 <= bilm["epochs_run"] <= 2 and bilm["val_forward_perplexity"] > 1
+    assert bilm["num_sampled"] == 5  # Trained with a sampled softmax; its dev perplexity is still the full one.
     assert len(bilm["mix_weights"]) == 2 and abs(sum(bilm["mix_weights"]) - 1) < 1e-3  # Token layer + 1 recurrent.
     outputs = tf.saved_model.load(str(tmp_path / "exports" / "ner" / "1")).signatures["serving_default"](
         text=tf.constant(["Mary saw Paris", ""]))
@@ -276,3 +278,5 @@ def test_bilm_options_are_checked(ner, user_files, tmp_path, capsys):
     assert code == 2 and "--bilm-chars reads the tagger's character ids" in capsys.readouterr().err
     code = ner.main(user_arguments(user_files, "--bilm", "--bilm-layers=0"))
     assert code == 2 and "--bilm-layers must be >= 1. Received: 0" in capsys.readouterr().err
+    code = ner.main(user_arguments(user_files, "--bilm", "--bilm-sampled=-3"))
+    assert code == 2 and "--bilm-sampled must be >= 0 (0: the full softmax). Received: -3" in capsys.readouterr().err

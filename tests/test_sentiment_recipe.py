@@ -124,6 +124,7 @@ def test_pretrain_lm_starts_the_classifier_from_a_bilm_of_the_training_text(sent
 @pytest.mark.parametrize("options, message", [
     (["--pretrain-lm", "--num-layers=2"], "use --num-layers=1"),
     (["--pretrain-lm", "--tune-trials=2"], "without --tune-trials"),
+    (["--pretrain-lm", "--pretrain-sampled=-1"], "--pretrain-sampled must be >= 0 (0: the full softmax). Received: -1"),
 ])
 def test_pretrain_lm_options_are_checked(sentiment, options, message, capsys):
     assert sentiment.main(options) == 2

@@ -18,3 +18,4 @@ from seqkit.layers.attention import ATTENTIONS, BahdanauAttention, LuongAttentio
 from seqkit.layers.attention_decoder import AttentionDecoder, DecoderBridge
 from seqkit.layers.sequence_reversal import ReverseSequence
 from seqkit.layers.contextual_embedding import ContextualEmbedding
+from seqkit.layers.sampled_softmax import SampledSoftmaxLoss, mean_token_loss
