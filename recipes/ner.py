@@ -310,6 +310,7 @@ def pretrain_bilm(config, prepared):
     )
     seqkit.compile_bidirectional_language_model(model, clipnorm=config.clipnorm)
     chars = features["chars"] if config.bilm_chars else None
+    seqkit.models.bilm.initialize_output_bias(model, features["words"][~held_out])  # Start from the unigram model.
     report = seqkit.models.bilm.train_bidirectional_language_model(
         model, features["words"][~held_out], features["words"][held_out], epochs=config.bilm_epochs,
         batch_size=config.batch_size, seed=config.seed, num_sampled=config.bilm_sampled or None,

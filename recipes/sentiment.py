@@ -378,8 +378,10 @@ def pretrain_language_model(config, preprocessor, texts, dev_texts):
         num_layers=1 if config.bidirectional else config.num_layers, dropout=config.dropout,
     )
     seqkit.compile_bidirectional_language_model(model, clipnorm=config.clipnorm)
+    train_ids = ids(texts)
+    seqkit.models.bilm.initialize_output_bias(model, train_ids)  # Start from the unigram model.
     report = seqkit.models.bilm.train_bidirectional_language_model(
-        model, ids(texts), ids(list(dev_texts)), epochs=config.pretrain_epochs, batch_size=config.batch_size,
+        model, train_ids, ids(list(dev_texts)), epochs=config.pretrain_epochs, batch_size=config.batch_size,
         seed=config.seed, num_sampled=config.pretrain_sampled or None,
     )
     print(f"pretraining: {report}")

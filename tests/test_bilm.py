@@ -206,3 +206,19 @@ def test_mismatched_initialization_is_a_clear_error(bilm, case, message):
     source = seqkit.build_language_model(30, embedding_dim=8, units=8, num_layers=1) if case == "unidirectional_lm" else bilm
     with pytest.raises(ValueError, match=message):
         seqkit.initialize_from_language_model(classifier, source)
+
+
+def test_the_output_bias_starts_at_the_training_texts_unigram_log_frequencies():
+    from seqkit.models.bilm import initialize_output_bias
+
+    model = seqkit.build_bidirectional_language_model(8, embedding_dim=4, units=4, num_layers=1)
+    model.get_layer("logits").kernel.assign(np.zeros((4, 8), "float32"))  # Scores come from the bias alone.
+    rows = [[5, 5, 5, 6], [5, 7]]
+    bias = initialize_output_bias(model, rows)
+    counts = np.array([0, 0, 0, 0, 0, 4, 1, 1]) + 1.0  # Padding (0) is not counted; add-one smoothing.
+    np.testing.assert_allclose(bias, np.log(counts / counts.sum()), rtol=1e-6)
+    np.testing.assert_allclose(model.get_layer("logits").bias.numpy(), bias)
+    forward, _ = logits(model, [[5, 6]])
+    np.testing.assert_allclose(forward[0, 0] - forward[0, 0].max(), np.log(counts / counts.max()), atol=1e-5)
+    with pytest.raises(ValueError, match="must be < the vocabulary size 8. Received: id 9"):
+        initialize_output_bias(model, [[5, 9]])

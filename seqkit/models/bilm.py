@@ -199,6 +199,39 @@ def sampled_softmax_model(model, num_sampled=1024, seed=None):
     return keras.Model(inputs, outputs, name=f"{model.name}_sampled_softmax")
 
 
+def initialize_output_bias(model, token_ids):
+    """Starts a BiLM's softmax bias at the log unigram frequencies of `token_ids` (add-one smoothed).
+
+    Training then starts from the unigram model instead of a uniform guess over
+    the vocabulary. A sampled softmax gains most: rare words are seldom drawn as
+    negatives, so their logits would otherwise stay where initialization left
+    them. Call it once, before training (it overwrites the bias).
+
+    Args:
+        model: from `build_bidirectional_language_model`.
+        token_ids: the training sentences' ids (lists, or arrays padded with 0).
+
+    Returns:
+        The bias, as numpy.
+
+    Examples:
+    >>> model = build_bidirectional_language_model(6, embedding_dim=4, units=4, num_layers=1)
+    >>> bias = initialize_output_bias(model, [[4, 4, 5], [4]])
+    >>> np.exp(bias.astype("float64")).round(2).tolist()  # Counts 1, 1, 1, 1, 4, 2 over 10.
+    [0.1, 0.1, 0.1, 0.1, 0.4, 0.2]
+    """
+    layer = model.get_layer("logits")
+    rows = [np.asarray(row, "int64").ravel() for row in token_ids]
+    flat = np.concatenate(rows) if rows else np.zeros(0, "int64")
+    flat = flat[flat > 0]
+    if flat.size and flat.max() >= layer.units:
+        raise ValueError(f"Token ids must be < the vocabulary size {layer.units}. Received: id {int(flat.max())}")
+    counts = np.bincount(flat, minlength=layer.units) + 1.0
+    bias = np.log(counts / counts.sum()).astype("float32")
+    layer.bias.assign(bias)
+    return bias
+
+
 def train_bidirectional_language_model(model, train_ids, dev_ids=None, epochs=5, batch_size=32, patience=1, seed=0,
                                        train_chars=None, dev_chars=None, verbose=2, num_sampled=None):
     """Fits a compiled BiLM on sentences of token ids, early-stopped on the dev loss with the best weights kept.
