@@ -3,6 +3,8 @@
 Usage (from the repository root):
 
     python benchmarks/generation_floor.py [STREAMS]   # default 64
+    XLA_FLAGS=... python benchmarks/generation_floor.py 64 --loop-only
+                                                      # only the hand-written XLA loop: XLA's CPU options
 
 Builds the textgen recipe's default model (LSTM 2×512 over tiny-shakespeare's 69 characters; untrained, since a
 character model never stops early and speed does not depend on the weights), exports it plain and with
@@ -14,6 +16,7 @@ character model never stops early and speed does not depend on the weights), exp
 - one 64 × 512 × 2048 matmul, the step's unit of work (a step is three of them plus small ones).
 """
 
+import os
 import statistics
 import sys
 import tempfile
@@ -65,6 +68,8 @@ def hand_written_loop(model, jit_compile):
 
 
 def main(argv):
+    loop_only = "--loop-only" in argv
+    argv = [arg for arg in argv if arg != "--loop-only"]
     streams = int(argv[0]) if argv else 64
     text = (datasets.locate("tinyshakespeare") / "input.txt").read_text(encoding="utf-8")
     vocabulary = build_lm_vocabulary(text_to_tokens(text, "char"))
@@ -74,14 +79,16 @@ def main(argv):
     start_tokens = tf.fill([streams], vocabulary.token_to_id("R"))
     calls = {}
     with tempfile.TemporaryDirectory() as root:
-        for name, jit_compile in (("export, plain", False), ("export, jit_compile=True", True)):
+        for name, jit_compile in () if loop_only else (("export, plain", False), ("export, jit_compile=True", True)):
             path = seqkit.export_language_model(model, vocabulary, export_root=root, name="lm", jit_compile=jit_compile)
             generate = tf.saved_model.load(str(path)).signatures["generate"]
             calls[name] = lambda generate=generate: generate(
                 prompts=prompts, max_new_tokens=tf.constant(NEW_CHARS), temperature=tf.constant(0.8),
                 seed=tf.constant(0),
             )["continuation"].numpy()
-    for name, jit_compile in (("hand-written loop, plain", False), ("hand-written loop, XLA", True)):
+    for name, jit_compile in (("hand-written loop, XLA", True),) if loop_only else (
+        ("hand-written loop, plain", False), ("hand-written loop, XLA", True)
+    ):
         calls[name] = lambda loop=hand_written_loop(model, jit_compile): loop(start_tokens).numpy()
     for call in calls.values():
         call()  # Warm-up and compilation.
@@ -91,10 +98,13 @@ def main(argv):
             start = time.perf_counter()
             call()
             times[name].append(time.perf_counter() - start)
-    print(f"{streams} stream(s), {NEW_CHARS} new characters each, median of {REPEATS} interleaved calls:")
+    print(f"{streams} stream(s), {NEW_CHARS} new characters each, median of {REPEATS} interleaved calls"
+          f"{' (XLA_FLAGS=' + repr(os.environ.get('XLA_FLAGS', '')) + ')' if loop_only else ''}:")
     for name, elapsed in times.items():
         rates = sorted(streams * NEW_CHARS / t for t in elapsed)
         print(f"  {name:26s} {statistics.median(rates):8,.0f} chars/s  (min {rates[0]:,.0f}, max {rates[-1]:,.0f})")
+    if loop_only:
+        return
 
     a, b = tf.random.normal([streams, 512]), tf.random.normal([512, 2048])
 

@@ -250,14 +250,13 @@ def train_bidirectional_language_model(model, train_ids, dev_ids=None, epochs=5,
         epoch, and each direction's perplexity at the best epoch (dev, and
         train unless sampled: a sampled training loss is no perplexity).
     """
-    trained = model
-    if num_sampled:
+    trained, sampled = model, bool(num_sampled)
+    if sampled:
         if getattr(model, "optimizer", None) is None:
             raise ValueError("Compile the BiLM first (`compile_bidirectional_language_model`): its optimizer trains it.")
         trained = sampled_softmax_model(model, num_sampled, seed=seed)
         trained.compile(optimizer=model.optimizer, loss={"forward": mean_token_loss, "backward": mean_token_loss},
                         jit_compile=model.jit_compile)
-    sampled = bool(num_sampled)
     train = bidirectional_batches(train_ids, train_chars, batch_size, seed=seed, targets_as_inputs=sampled)
     dev = None if dev_ids is None else bidirectional_batches(dev_ids, dev_chars, batch_size, seed=seed,
                                                              targets_as_inputs=sampled)
