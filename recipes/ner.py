@@ -310,9 +310,10 @@ def pretrain_bilm(config, prepared):
     )
     seqkit.compile_bidirectional_language_model(model, clipnorm=config.clipnorm)
     chars = features["chars"] if config.bilm_chars else None
-    seqkit.models.bilm.initialize_output_bias(model, features["words"][~held_out])  # Start from the unigram model.
+    train_words, dev_words = features["words"][~held_out], features["words"][held_out]
+    seqkit.models.bilm.initialize_output_bias(model, train_words)  # Start from the unigram model.
     report = seqkit.models.bilm.train_bidirectional_language_model(
-        model, features["words"][~held_out], features["words"][held_out], epochs=config.bilm_epochs,
+        model, train_words, dev_words, epochs=config.bilm_epochs,
         batch_size=config.batch_size, seed=config.seed, num_sampled=config.bilm_sampled or None,
         train_chars=None if chars is None else chars[~held_out], dev_chars=None if chars is None else chars[held_out],
     )
