@@ -78,17 +78,18 @@ def main(argv):
     prompts = tf.constant(["ROMEO:"] * streams)
     start_tokens = tf.fill([streams], vocabulary.token_to_id("R"))
     calls = {}
+    exports = () if loop_only else (("export, plain", False), ("export, jit_compile=True", True))
+    loops = (("hand-written loop, XLA", True),) if loop_only else (
+        ("hand-written loop, plain", False), ("hand-written loop, XLA", True))
     with tempfile.TemporaryDirectory() as root:
-        for name, jit_compile in () if loop_only else (("export, plain", False), ("export, jit_compile=True", True)):
+        for name, jit_compile in exports:
             path = seqkit.export_language_model(model, vocabulary, export_root=root, name="lm", jit_compile=jit_compile)
             generate = tf.saved_model.load(str(path)).signatures["generate"]
             calls[name] = lambda generate=generate: generate(
                 prompts=prompts, max_new_tokens=tf.constant(NEW_CHARS), temperature=tf.constant(0.8),
                 seed=tf.constant(0),
             )["continuation"].numpy()
-    for name, jit_compile in (("hand-written loop, XLA", True),) if loop_only else (
-        ("hand-written loop, plain", False), ("hand-written loop, XLA", True)
-    ):
+    for name, jit_compile in loops:
         calls[name] = lambda loop=hand_written_loop(model, jit_compile): loop(start_tokens).numpy()
     for call in calls.values():
         call()  # Warm-up and compilation.

@@ -98,9 +98,7 @@ class SampledSoftmaxLoss(keras.layers.Layer):
         if training:
             losses = self.sampled_losses(hidden, targets, self.sample())
         else:
-            logits = self.output_layer(hidden)
-            true_logits = ops.squeeze(ops.take_along_axis(logits, targets[..., None], axis=-1), axis=-1)
-            losses = ops.logsumexp(logits, axis=-1) - true_logits
+            losses = ops.sparse_categorical_crossentropy(targets, self.output_layer(hidden), from_logits=True)
         return ops.where(ops.not_equal(targets, 0), losses, ops.zeros_like(losses))
 
     def compute_mask(self, hidden, targets=None, mask=None):
