@@ -4,6 +4,7 @@ Usage (from the repository root, with SEQKIT_DATA_DIR pointing at the datasets):
 
     python benchmarks/sentiment.py mr            # MR 10-fold CV, 3 seeds, recipe vs TF-IDF+LR
     python benchmarks/sentiment.py imdb          # IMDB train/test, 3 seeds, recipe vs TF-IDF+LR
+    python benchmarks/sentiment.py imdb_pretrain # IMDB, 3 seeds: --pretrain-lm (Dai & Le) against from scratch
     python benchmarks/sentiment.py throughput    # IMDB model: bucketed tf.data vs padded numpy arrays
     python benchmarks/sentiment.py table         # regenerate the tables in benchmarks/README.md
 
@@ -38,6 +39,8 @@ MR_OVERRIDES = [
     "--stack-ngram-order=3",
 ]
 IMDB_OVERRIDES = ["--dataset=imdb", "--max-length=800", "--epochs=4", "--stack-nbsvm", "--stack-ngram-order=3"]
+# The classifier started from a BiLM trained on the training reviews (labels unused); issue 9's protocol.
+PRETRAIN_OVERRIDES = ["--pretrain-lm", "--pretrain-sampled=1024", "--pretrain-epochs=2"]
 
 
 def load_recipe(name="sentiment"):
@@ -159,6 +162,29 @@ def benchmark_imdb():
                   seed, figures)
 
 
+def benchmark_imdb_pretrain():
+    """Per seed: the IMDB recipe started from a pretrained BiLM, then the same seed from scratch, in one run."""
+    task = "IMDB, train 25k / test 25k, accuracy: started from a BiLM pretrained on the training reviews, against from scratch"
+    overrides = [*IMDB_OVERRIDES, *PRETRAIN_OVERRIDES]
+    for seed in SEEDS:
+        metrics, seconds = run_recipe(overrides, seed, f"runs/benchmarks/imdb-pretrain-seed{seed}-{int(time.time())}")
+        pretraining = metrics["pretraining"]
+        figures = {
+            "pretrained": metrics["accuracy"],
+            "pretrained_network_alone": metrics["accuracy_network_alone"],
+            "pretrained_seconds": seconds,
+            "pretraining_seconds": pretraining["seconds"],
+            "bilm_dev_perplexity": (pretraining["val_forward_perplexity"] + pretraining["val_backward_perplexity"]) / 2,
+        }
+        print(f"seed {seed}: pretrained {metrics['accuracy']:.4f}")
+        save_seed("imdb_pretrain", task, overrides, seed, figures)  # In case of a cut.
+        metrics, seconds = run_recipe(IMDB_OVERRIDES, seed, f"runs/benchmarks/imdb-seed{seed}-{int(time.time())}")
+        print(f"seed {seed}: from scratch {metrics['accuracy']:.4f}")
+        figures.update(scratch=metrics["accuracy"], scratch_network_alone=metrics["accuracy_network_alone"],
+                       scratch_seconds=seconds, gain=figures["pretrained"] - metrics["accuracy"])
+        save_seed("imdb_pretrain", task, overrides, seed, figures)
+
+
 def benchmark_throughput(max_length=800, batch_size=32, repeats=3, examples=6000):
     """Training tokens/s of the IMDB model: seqkit's bucketed tf.data vs padded-to-max numpy (keras-io style).
 
@@ -273,6 +299,42 @@ def render_tables():
     if machines:
         lines.append(f"Hardware: {', '.join(sorted(machines))}; 2 cores, CPU only.")
     write_section(BEGIN, END, lines)
+    render_pretrain_table()
+
+
+def render_pretrain_table():
+    path = RESULTS / "imdb_pretrain.json"
+    if not path.exists():
+        return
+    result = json.loads(path.read_text())
+
+    def cell(key, scale=100, digits=2):
+        if key not in result:
+            return "–"
+        summary = result[key]
+        text = f"{scale * summary['mean']:.{digits}f}"
+        if len(summary["values"]) > 1:
+            text += f" ± {scale * summary['std']:.{digits}f}"
+        return f"{text} ({len(summary['values'])} seed(s))"
+
+    lines = [
+        "| | stacked test accuracy | network alone | minutes per run |",
+        "|---|---|---|---|",
+        f"| started from the BiLM | {cell('pretrained')} | {cell('pretrained_network_alone')} | "
+        f"{cell('pretrained_seconds', 1 / 60, 1)} |",
+        f"| from scratch, same seeds | {cell('scratch')} | {cell('scratch_network_alone')} | {cell('scratch_seconds', 1 / 60, 1)} |",
+        f"| gain (pretrained − scratch, per seed) | {cell('gain')} | | |",
+        "",
+        f"Pretraining {cell('pretraining_seconds', 1 / 60, 1)} minutes, BiLM dev perplexity (mean of the two directions) "
+        f"{cell('bilm_dev_perplexity', 1, 1)}. Per seed: "
+        + "; ".join(
+            f"{seed}: {100 * run['pretrained']:.2f}" + (f" vs {100 * run['scratch']:.2f}" if "scratch" in run else "")
+            for seed, run in result["per_seed"].items()
+        )
+        + f". `{result['command']}`, i.e. `{result['recipe_command']}` against the same without the last three "
+        f"options; {', '.join(sorted({run['date'] for run in result['per_seed'].values()}))}, {result['machine']['cpu']}.",
+    ]
+    write_section("<!-- pretrain:begin -->", "<!-- pretrain:end -->", lines)
 
 
 def write_section(begin_marker, end_marker, lines):
@@ -297,7 +359,8 @@ def command_line(argv, tasks, run, render, doc):
 
 
 def main(argv):
-    tasks = {"mr": benchmark_mr, "imdb": benchmark_imdb, "throughput": benchmark_throughput}
+    tasks = {"mr": benchmark_mr, "imdb": benchmark_imdb, "imdb_pretrain": benchmark_imdb_pretrain,
+             "throughput": benchmark_throughput}
     if len(argv) != 1 or argv[0] not in (*tasks, "table"):
         print(__doc__)
         return 2
