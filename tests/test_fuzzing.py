@@ -34,14 +34,18 @@ def test_tokenizers_take_any_unicode_and_long_strings(text):
 @FUZZ
 @given(st.lists(st.text(), max_size=20), st.text())
 @example([LONG, "🙂", ""], LONG_EMOJI)
+@example(["<pad>"], "")
 def test_vocabulary_builds_from_and_encodes_any_tokens(tokens, text):
     try:
         vocabulary = Vocabulary.build([tokens])
     except ValueError as error:  # e.g. an empty token: refused, and the message says which.
         assert "Received" in str(error) or "token" in str(error), str(error)
         return
-    ids = vocabulary.encode(list(text) + tokens)
-    assert all(0 < i < vocabulary.size for i in ids)  # Never padding, never out of range: unknowns are <unk>.
+    queries = list(text) + tokens
+    ids = vocabulary.encode(queries)
+    assert all(0 <= i < vocabulary.size for i in ids)  # Never out of range: unknowns are <unk>.
+    # Only the token `<pad>` itself is padding (the tokenizers never produce it from text).
+    assert [i == 0 for i in ids] == [query == "<pad>" for query in queries]
     for token in tokens:
         if token in vocabulary:
             assert vocabulary.id_to_token(vocabulary.token_to_id(token)) == token
