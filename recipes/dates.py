@@ -28,7 +28,6 @@ import dataclasses
 import json
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -243,9 +242,6 @@ def run(config):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    # Keras warns at the end of each first epoch over a dataset of unknown length
-    # (bucketing makes the number of batches unknowable in advance); it is expected.
-    warnings.filterwarnings("ignore", message="Your input ran out of data")
     return config_lib.run_main(Config(), run, argv, __doc__)
 
 

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from seqkit.data import TextPreprocessor, Vocabulary, WordTokenizer, make_dataset
-from seqkit.data.pipeline import bucket_boundaries
+from seqkit.data.pipeline import bucket_boundaries, count_batches
 
 WORDS = ["good", "bad", "film", "plot", "actor", "scene", "great", "dull"]
 
@@ -208,3 +208,43 @@ def test_pipelines_turn_off_tf_data_autotuning():
         assert dataset.options().autotune.enabled is False, name
         assert dataset.take(1).options().autotune.enabled is False, name  # Inherited by what users chain on.
         assert len(list(dataset)) >= 1, name  # And it still yields batches.
+
+
+@pytest.mark.parametrize("bucketing", [True, False])
+@pytest.mark.parametrize("batch_size", [1, 7, 16])
+def test_a_list_of_texts_gives_a_dataset_that_knows_its_number_of_batches(preprocessor, bucketing, batch_size):
+    texts = make_texts(400, 400, seed=3)  # Lengths spread over many buckets.
+    dataset = make_dataset(texts, np.arange(len(texts)), preprocessor=preprocessor, batch_size=batch_size,
+                           bucketing=bucketing, shuffle=True, seed=0)
+    counted = [len(epoch(dataset)[0]) for _ in range(2)]
+    assert int(dataset.cardinality()) == counted[0] == counted[1]
+    assert count_batches(token_counts(texts), batch_size, bucketing) == counted[0]
+
+
+def test_keras_does_not_warn_that_a_list_dataset_ran_out_of_data(preprocessor):
+    import warnings
+
+    import keras
+
+    inputs = keras.Input((None,), dtype="int32")
+    outputs = keras.layers.Dense(1)(keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(preprocessor.vocabulary.size, 4)(inputs)))
+    model = keras.Model(inputs, outputs)
+    model.compile("sgd", "mse")
+    dataset = make_dataset(TEXTS, np.zeros(len(TEXTS), "float32"), preprocessor=preprocessor, batch_size=32)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(dataset, epochs=2, verbose=0)
+    assert not [w for w in caught if "ran out of data" in str(w.message)]
+
+
+def test_a_pair_dataset_knows_its_number_of_batches():
+    from seqkit.data.pipeline import make_pair_dataset
+
+    sources = [" ".join(["a"] * n) for n in range(1, 60)]
+    targets = [" ".join(["b"] * (n % 7 + 1)) for n in range(1, 60)]
+    preprocessor = TextPreprocessor("word", Vocabulary.build([["a", "b"]]))
+    dataset = make_pair_dataset(sources, targets, source_preprocessor=preprocessor, target_preprocessor=preprocessor,
+                                batch_size=4, shuffle=True, seed=0)
+    batches = list(dataset)
+    assert int(dataset.cardinality()) == len(batches) == count_batches(range(1, 60), 4)
+    assert sum(len(next_ids) for _, next_ids in batches) == len(sources)

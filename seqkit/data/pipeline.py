@@ -93,8 +93,13 @@ def make_dataset(
         batch_size: examples per batch.
         shuffle: shuffle the examples each epoch (seeded by `seed`).
         bucketing: batch by length (`True`) or pad each batch to its longest text.
-        cache: keep the token ids in memory after the first pass. Turn it off for
-            corpora that do not fit in memory; they are then re-read each epoch.
+        cache: for a dataset of strings, keep the token ids in memory after the
+            first pass. Turn it off for corpora that do not fit in memory; they are
+            then re-read each epoch. A list of texts is tokenized once, up front,
+            and the dataset knows its number of batches: over a dataset of unknown
+            length, Keras 3.15 warns that the input "ran out of data" after the
+            first epoch and counts one optimizer iteration too many per epoch
+            (24 for 3 epochs of 7 batches), which shifts Adam's bias correction.
         repeat: repeat forever (for `steps_per_epoch` training).
         pad_to_multiple_of: round each batch's time length up to a multiple of
             this (`"auto"`: 8 on JAX, which compiles once per shape; else none).
@@ -114,34 +119,34 @@ def make_dataset(
         raise ValueError(f"`batch_size` must be a positive int. Received: batch_size={batch_size!r}")
 
     if isinstance(texts, tf.data.Dataset):
-        dataset = texts
-        num_examples = None
+        # Tokenize in batches (one regex pass per 1024 texts), then split back into examples.
+        def to_ids(texts, *rest):
+            ids = preprocessor.ragged_ids(texts)
+            return (ids.to_tensor(), tf.cast(ids.row_lengths(), tf.int32)) + rest
+
+        def trim(ids, length, *rest):
+            return (ids[:length],) + rest
+
+        dataset = texts.batch(1024).map(to_ids, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
+        dataset = dataset.map(trim, num_parallel_calls=tf.data.AUTOTUNE)
+        if cache:
+            dataset = dataset.cache()
+        num_examples = lengths = None
     else:
         texts = list(texts)
         num_examples = len(texts)
-        if targets is None:
-            dataset = tf.data.Dataset.from_tensor_slices(tf.constant(texts, dtype=tf.string))
-        else:
+        ids = _ragged_ids(preprocessor.ragged_ids, texts)
+        lengths = ids.row_lengths().numpy()
+        columns = ids
+        if targets is not None:
             targets = np.asarray(targets)
             if len(targets) != num_examples:
                 raise ValueError(
                     f"`texts` and `targets` must have the same length. Received: {num_examples} texts "
                     f"and {len(targets)} targets"
                 )
-            dataset = tf.data.Dataset.from_tensor_slices((tf.constant(texts, dtype=tf.string), targets))
-
-    # Tokenize in batches (one regex pass per 1024 texts), then split back into examples.
-    def to_ids(texts, *rest):
-        ids = preprocessor.ragged_ids(texts)
-        return (ids.to_tensor(), tf.cast(ids.row_lengths(), tf.int32)) + rest
-
-    def trim(ids, length, *rest):
-        return (ids[:length],) + rest
-
-    dataset = dataset.batch(1024).map(to_ids, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
-    dataset = dataset.map(trim, num_parallel_calls=tf.data.AUTOTUNE)
-    if cache:
-        dataset = dataset.cache()
+            columns = (ids, targets)
+        dataset = tf.data.Dataset.from_tensor_slices(columns).map(_dense_rows)
     if shuffle:
         buffer = num_examples if num_examples is not None else 10_000
         dataset = dataset.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
@@ -149,10 +154,45 @@ def make_dataset(
         dataset = dataset.repeat()
 
     dataset = _batch(dataset, batch_size, bucketing, preprocessor.max_length)
+    if lengths is not None and not repeat:
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(
+            count_batches(lengths, batch_size, bucketing, preprocessor.max_length)))
     multiple = resolve_pad_multiple(pad_to_multiple_of)
     if multiple:
         dataset = dataset.map(lambda ids, *rest: (pad_to_multiple(ids, multiple), *rest))
     return prefetch(dataset)
+
+
+def _ragged_ids(encode, texts, chunk=1024):
+    """`encode` (strings -> RaggedTensor of ids) over `texts`, `chunk` texts per call, as one RaggedTensor."""
+    if not texts:
+        return encode(tf.constant([], tf.string))
+    return tf.concat([encode(tf.constant(texts[i : i + chunk], tf.string)) for i in range(0, len(texts), chunk)], 0)
+
+
+def _dense_rows(*columns):
+    """A dataset element of ragged rows (from `from_tensor_slices` of RaggedTensors) as a tuple of dense tensors."""
+    return tuple(tf.convert_to_tensor(column) for column in columns)
+
+
+def count_batches(lengths, batch_size, bucketing=True, max_length=None):
+    """The number of batches `make_dataset` makes of examples of these token `lengths`.
+
+    Bucketing flushes each length bucket's partial batch at the end of an epoch,
+    so an epoch holds `ceil(n / batch_size)` batches per bucket of `n` examples.
+
+    Examples:
+    >>> count_batches([3, 3, 50], batch_size=3)  # Lengths 3 and 50 fall in different buckets.
+    2
+    >>> count_batches([3, 3, 50], batch_size=3, bucketing=False)
+    1
+    """
+    lengths = np.asarray(lengths)
+    if not bucketing:
+        return int(-(-len(lengths) // batch_size))
+    # bucket_by_sequence_length puts a length in the first bucket whose boundary exceeds it.
+    buckets = np.searchsorted(bucket_boundaries(max_length), lengths, side="right")
+    return int(np.sum(-(-np.bincount(buckets) // batch_size)))
 
 
 def _batch(dataset, batch_size, bucketing, max_length):
@@ -178,7 +218,6 @@ def make_pair_dataset(
     shuffle=False,
     seed=None,
     bucketing=True,
-    cache=True,
     bos_id=2,
     eos_id=3,
     pad_to_multiple_of="auto",
@@ -192,8 +231,9 @@ def make_pair_dataset(
     Args:
         sources, targets: aligned lists of strings.
         source_preprocessor, target_preprocessor: `TextPreprocessor`s.
-        batch_size, shuffle, seed, bucketing, cache, pad_to_multiple_of: as in
+        batch_size, shuffle, seed, bucketing, pad_to_multiple_of: as in
             `make_dataset` (the rounding applies to sources and targets alike).
+            The pairs are tokenized once, up front.
         bos_id, eos_id: the target vocabulary's `<bos>` and `<eos>` ids.
 
     Examples:
@@ -216,29 +256,23 @@ def make_pair_dataset(
             f"`sources` and `targets` must have the same length. Received: {len(sources)} sources and "
             f"{len(targets)} targets"
         )
-    dataset = tf.data.Dataset.from_tensor_slices((tf.constant(sources, tf.string), tf.constant(targets, tf.string)))
 
-    def to_ids(source, target):
-        source_ids = source_preprocessor.ragged_ids(source)
-        target_ids = tf.cast(target_preprocessor.lookup(target_preprocessor.tokenizer.tokenize_tensor(target)), tf.int32)
-        if target_preprocessor.max_length is not None:
-            target_ids = target_ids[:, : target_preprocessor.max_length]
-        rows = tf.shape(source)[0:1]
-        decoder_input = tf.concat([tf.fill(tf.concat([rows, [1]], 0), bos_id), target_ids], axis=1)
-        next_ids = tf.concat([target_ids, tf.fill(tf.concat([rows, [1]], 0), eos_id)], axis=1)
-        return (source_ids.to_tensor(), tf.cast(source_ids.row_lengths(), tf.int32),
-                decoder_input.to_tensor(), next_ids.to_tensor(), tf.cast(next_ids.row_lengths(), tf.int32))
+    def encode_targets(strings):
+        ids = tf.cast(target_preprocessor.lookup(target_preprocessor.tokenizer.tokenize_tensor(strings)), tf.int32)
+        return ids if target_preprocessor.max_length is None else ids[:, : target_preprocessor.max_length]
 
-    def trim(source, source_length, decoder_input, next_ids, target_length):
-        return source[:source_length], decoder_input[:target_length], next_ids[:target_length]
-
-    dataset = dataset.batch(1024).map(to_ids, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
-    dataset = dataset.map(trim, num_parallel_calls=tf.data.AUTOTUNE)
-    if cache:
-        dataset = dataset.cache()
+    source_ids = _ragged_ids(source_preprocessor.ragged_ids, sources)
+    target_ids = _ragged_ids(encode_targets, targets)
+    rows = tf.fill([len(targets), 1], 0)
+    decoder_input = tf.concat([rows + bos_id, target_ids], axis=1)
+    next_ids = tf.concat([target_ids, rows + eos_id], axis=1)
+    dataset = tf.data.Dataset.from_tensor_slices((source_ids, decoder_input, next_ids)).map(_dense_rows)
     if shuffle:
         dataset = dataset.shuffle(len(sources), seed=seed, reshuffle_each_iteration=True)
     dataset = _batch(dataset, batch_size, bucketing, source_preprocessor.max_length)
+    lengths = source_ids.row_lengths().numpy()
+    dataset = dataset.apply(tf.data.experimental.assert_cardinality(
+        count_batches(lengths, batch_size, bucketing, source_preprocessor.max_length)))
     multiple = resolve_pad_multiple(pad_to_multiple_of)
     dataset = dataset.map(lambda source, decoder_input, next_ids: (
         {"source_ids": pad_to_multiple(source, multiple), "target_ids": pad_to_multiple(decoder_input, multiple)},
