@@ -329,7 +329,7 @@ def train_and_evaluate(config, prepared, workdir, strategy=None):
     batches = []
     callbacks.append(keras.callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: batches.append(1)))
     start = time.time()
-    history = model.fit(train, validation_data=val, epochs=config.epochs, callbacks=callbacks, verbose=2)
+    history = model.fit(train, validation_data=val, epochs=config.epochs, callbacks=callbacks, verbose=2, shuffle=False)
     train_seconds = time.time() - start
     logs, epochs_run = seqkit.training.run_history(workdir, history)  # Every epoch, across a resume.
     if config.stateful:

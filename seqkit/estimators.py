@@ -132,7 +132,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         dataset = seqkit.make_dataset(texts, targets.astype("float32" if self.head_ == "binary" else "int32"),
                                       preprocessor=self.preprocessor_, batch_size=self.batch_size, shuffle=True,
                                       seed=self.seed)
-        self.model_.fit(dataset, epochs=self.epochs, verbose=self.verbose)
+        self.model_.fit(dataset, epochs=self.epochs, verbose=self.verbose, shuffle=False)  # It shuffles itself.
         return self
 
     def predict_proba(self, X):
