@@ -153,10 +153,7 @@ def make_dataset(
     if repeat:
         dataset = dataset.repeat()
 
-    dataset = _batch(dataset, batch_size, bucketing, preprocessor.max_length)
-    if lengths is not None and not repeat:
-        dataset = dataset.apply(tf.data.experimental.assert_cardinality(
-            count_batches(lengths, batch_size, bucketing, preprocessor.max_length)))
+    dataset = _batch(dataset, batch_size, bucketing, preprocessor.max_length, lengths=None if repeat else lengths)
     multiple = resolve_pad_multiple(pad_to_multiple_of)
     if multiple:
         dataset = dataset.map(lambda ids, *rest: (pad_to_multiple(ids, multiple), *rest))
@@ -195,17 +192,24 @@ def count_batches(lengths, batch_size, bucketing=True, max_length=None):
     return int(np.sum(-(-np.bincount(buckets) // batch_size)))
 
 
-def _batch(dataset, batch_size, bucketing, max_length):
-    """Pads examples into batches; with `bucketing`, of similar first-component length."""
+def _batch(dataset, batch_size, bucketing, max_length, lengths=None):
+    """Pads examples into batches; with `bucketing`, of similar first-component length.
+
+    With the examples' `lengths` (one epoch's worth), the dataset also knows its number of batches.
+    """
     if not bucketing:
-        return dataset.padded_batch(batch_size)
-    boundaries = bucket_boundaries(max_length)
-    return dataset.bucket_by_sequence_length(
-        element_length_func=lambda ids, *rest: tf.shape(ids)[0],
-        bucket_boundaries=boundaries,
-        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
-        drop_remainder=False,
-    )
+        dataset = dataset.padded_batch(batch_size)
+    else:
+        boundaries = bucket_boundaries(max_length)
+        dataset = dataset.bucket_by_sequence_length(
+            element_length_func=lambda ids, *rest: tf.shape(ids)[0],
+            bucket_boundaries=boundaries,
+            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+            drop_remainder=False,
+        )
+    if lengths is None:
+        return dataset
+    return dataset.apply(tf.data.experimental.assert_cardinality(count_batches(lengths, batch_size, bucketing, max_length)))
 
 
 def make_pair_dataset(
@@ -269,10 +273,8 @@ def make_pair_dataset(
     dataset = tf.data.Dataset.from_tensor_slices((source_ids, decoder_input, next_ids)).map(_dense_rows)
     if shuffle:
         dataset = dataset.shuffle(len(sources), seed=seed, reshuffle_each_iteration=True)
-    dataset = _batch(dataset, batch_size, bucketing, source_preprocessor.max_length)
-    lengths = source_ids.row_lengths().numpy()
-    dataset = dataset.apply(tf.data.experimental.assert_cardinality(
-        count_batches(lengths, batch_size, bucketing, source_preprocessor.max_length)))
+    dataset = _batch(dataset, batch_size, bucketing, source_preprocessor.max_length,
+                     lengths=source_ids.row_lengths().numpy())
     multiple = resolve_pad_multiple(pad_to_multiple_of)
     dataset = dataset.map(lambda source, decoder_input, next_ids: (
         {"source_ids": pad_to_multiple(source, multiple), "target_ids": pad_to_multiple(decoder_input, multiple)},
