@@ -329,7 +329,7 @@ def render_pretrain_table():
         f"{cell('bilm_dev_perplexity', 1, 1)}. Per seed: "
         + "; ".join(
             f"{seed}: {100 * run['pretrained']:.2f}" + (f" vs {100 * run['scratch']:.2f}" if "scratch" in run else "")
-            for seed, run in result["per_seed"].items()
+            for seed, run in sorted(result["per_seed"].items(), key=lambda item: int(item[0]))
         )
         + f". `{result['command']}`, i.e. `{result['recipe_command']}` against the same without the last three "
         f"options; {', '.join(sorted({run['date'] for run in result['per_seed'].values()}))}, {result['machine']['cpu']}.",
