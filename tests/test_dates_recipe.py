@@ -64,6 +64,7 @@ def test_quick_mode_trains_plots_and_exports(dates, tmp_path):
     # Each output step's weights sum to 1 until <eos> (then 0); the empty source attends nowhere.
     assert abs(served["row_sums"][0][0] - 1.0) < 1e-4 and served["row_sums"][1] == [0.0] * 12
 
+
 @pytest.mark.parametrize("arguments,expected", [
     (["--attention=dot"], "--attention must be one of"),
     (["--num-train=0"], "--num-train must be >= 1"),

@@ -1,5 +1,8 @@
 """make_dataset: every example once per epoch, zero padding, bucketing, seeded shuffles, streaming."""
 
+import warnings
+
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -222,10 +225,6 @@ def test_a_list_of_texts_gives_a_dataset_that_knows_its_number_of_batches(prepro
 
 
 def test_keras_does_not_warn_that_a_list_dataset_ran_out_of_data(preprocessor):
-    import warnings
-
-    import keras
-
     inputs = keras.Input((None,), dtype="int32")
     outputs = keras.layers.Dense(1)(keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(preprocessor.vocabulary.size, 4)(inputs)))
     model = keras.Model(inputs, outputs)
