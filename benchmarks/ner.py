@@ -6,6 +6,7 @@ Usage (from the repository root, with SEQKIT_DATA_DIR pointing at the datasets):
     python benchmarks/ner.py ablations     # CoNLL-2003: softmax instead of CRF; no character features
     python benchmarks/ner.py conll2002     # CoNLL-2002 Spanish test F1, recipe vs crfsuite
     python benchmarks/ner.py bilm          # CoNLL-2003: --bilm (ELMo-style features) against from scratch
+    python benchmarks/ner.py bilm_imdb     # the same, the BiLM also reading IMDB's training reviews (6.2 M tokens)
     python benchmarks/ner.py table         # regenerate the NER tables in benchmarks/README.md
 
 `SEQKIT_BENCHMARK_SEEDS=0` runs a subset of the seeds (0,1,2 by default). Each
@@ -25,6 +26,7 @@ sys.path.insert(0, str(HERE))
 from baselines import crfsuite_tagger, sentence_features  # noqa: E402
 from sentiment import RESULTS, command_line, load_recipe, machine, summarize, write_section  # noqa: E402
 
+IMDB_TEXT = "runs/bilm_text/imdb_train.txt"
 SEEDS = tuple(int(s) for s in os.environ.get("SEQKIT_BENCHMARK_SEEDS", "0,1,2").split(","))
 
 # The recipe configs benchmarked; recipes/ner.py's docstring points here.
@@ -40,8 +42,18 @@ CONFIGS = {
         "crf + BiLM features (--bilm)": ["--dataset=conll2003", "--bilm"],
         "crf, from scratch (same run as --bilm)": ["--dataset=conll2003"],
     },
+    # The same with 25x more BiLM text: IMDB's training reviews, labels unused (`bilm_text.py`), sampled softmax.
+    "bilm_imdb": {
+        "crf + BiLM features, BiLM also on IMDB train text": [
+            "--dataset=conll2003", "--bilm", f"--bilm-text={IMDB_TEXT}", "--bilm-sampled=1024", "--bilm-epochs=2",
+        ],
+        "crf, from scratch (same run as the IMDB-text BiLM)": ["--dataset=conll2003"],
+    },
 }
-DATASET = {"conll2003": "conll2003", "ablations": "conll2003", "conll2002": "conll2002-es", "bilm": "conll2003"}
+DATASET = {
+    "conll2003": "conll2003", "ablations": "conll2003", "conll2002": "conll2002-es", "bilm": "conll2003",
+    "bilm_imdb": "conll2003",
+}
 BASELINE_TASKS = ("conll2003", "conll2002")
 BEGIN, END = "<!-- ner:begin -->", "<!-- ner:end -->"
 
@@ -78,6 +90,10 @@ def run_task(task):
         result["baseline"] = run_baseline(DATASET[task])
         print(f"crfsuite baseline: F1 {result['baseline']['f1']:.4f} in {result['baseline']['train_seconds']} s")
         save(task, result)
+    if task == "bilm_imdb" and not Path(IMDB_TEXT).exists():
+        import bilm_text
+
+        bilm_text.main([IMDB_TEXT])
     for name, overrides in CONFIGS[task].items():
         runs = result.setdefault("configs", {}).setdefault(name, {"recipe_command": "", "runs": {}})
         runs["recipe_command"] = "python recipes/ner.py " + " ".join(overrides) + " --seed=S"
@@ -129,7 +145,7 @@ def render_tables():
         "|---|---|---|---|---|---|---|---|",
     ]
     dates, cpus = set(), set()
-    for task in ("conll2003", "ablations", "conll2002", "bilm"):
+    for task in ("conll2003", "ablations", "conll2002", "bilm", "bilm_imdb"):
         path = RESULTS / f"ner_{task}.json"
         if not path.exists():
             continue
