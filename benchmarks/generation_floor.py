@@ -5,6 +5,7 @@ Usage (from the repository root):
     python benchmarks/generation_floor.py [STREAMS]   # default 64
     XLA_FLAGS=... python benchmarks/generation_floor.py 64 --loop-only
                                                       # only the hand-written XLA loop: XLA's CPU options
+    python benchmarks/generation_floor.py 64 --dtypes # the step's matmul in float32, bfloat16 and int8
 
 Builds the textgen recipe's default model (LSTM 2×512 over tiny-shakespeare's 69 characters; untrained, since a
 character model never stops early and speed does not depend on the weights), exports it plain and with
@@ -14,6 +15,9 @@ character model never stops early and speed does not depend on the weights), exp
 - the same step written by hand: a `tf.while_loop` with raw matmuls, the LSTM gates and a categorical draw, run
   as a plain graph and compiled by XLA (the floor an in-graph sampler can aim for);
 - one 64 × 512 × 2048 matmul, the step's unit of work (a step is three of them plus small ones).
+
+`--dtypes` times only that matmul, in float32, bfloat16 and int8 (int8 × int8 → int32, what a dynamically
+quantized export would run), plain and compiled by XLA: whether a lower precision is a faster path on this CPU.
 """
 
 import os
@@ -67,8 +71,50 @@ def hand_written_loop(model, jit_compile):
     return generate
 
 
+def matmul_dtypes(streams, rounds=5, repeats=200):
+    """Milliseconds per `(streams, 512) x (512, 2048)` matmul by dtype, plain and XLA (median of interleaved rounds)."""
+    rng = np.random.default_rng(0)
+    operands = {
+        "float32": [rng.normal(size=shape).astype("float32") for shape in ((streams, 512), (512, 2048))],
+        "bfloat16": [tf.cast(rng.normal(size=shape), tf.bfloat16) for shape in ((streams, 512), (512, 2048))],
+        "int8": [rng.integers(-127, 128, size=shape).astype("int8") for shape in ((streams, 512), (512, 2048))],
+    }
+    calls = {}
+    for dtype, (a, b) in operands.items():
+        a, b = tf.constant(a), tf.constant(b)
+        output_type = tf.int32 if dtype == "int8" else None
+
+        def loop(a, b, output_type=output_type):
+            # `repeats` matmuls in one call, so the dispatch cost is shared. The left operand is rolled each step and
+            # the whole product summed, so that XLA can neither hoist the matmul out of the loop nor slice it.
+            def body(i, a, total):
+                product = tf.matmul(a, b, output_type=output_type) if output_type else tf.matmul(a, b)
+                return i + 1, tf.roll(a, shift=1, axis=1), total + tf.cast(tf.reduce_sum(product), tf.float32)
+
+            return tf.while_loop(lambda i, a, total: i < repeats, body, (0, a, 0.0))[2]
+
+        for jit_compile in (False, True):
+            function = tf.function(loop, jit_compile=jit_compile)
+            calls[(dtype, "XLA" if jit_compile else "plain")] = lambda f=function, a=a, b=b: f(a, b).numpy()
+    for call in calls.values():
+        call()  # Warm-up and compilation.
+    times = {key: [] for key in calls}
+    for _ in range(rounds):
+        for key, call in calls.items():
+            start = time.perf_counter()
+            call()
+            times[key].append((time.perf_counter() - start) / repeats * 1e3)
+    return {key: statistics.median(values) for key, values in times.items()}
+
+
 def main(argv):
     loop_only = "--loop-only" in argv
+    if "--dtypes" in argv:
+        streams = int(argv[0]) if argv[0] != "--dtypes" else 64
+        print(f"{streams} × 512 × 2048 matmul, ms (GFLOP/s), median of 5 interleaved rounds of 200:")
+        for (dtype, mode), milliseconds in matmul_dtypes(streams).items():
+            print(f"  {dtype:8s} {mode:5s} {milliseconds:7.3f} ms  ({2 * streams * 512 * 2048 / milliseconds / 1e6:5.0f})")
+        return
     argv = [arg for arg in argv if arg != "--loop-only"]
     streams = int(argv[0]) if argv else 64
     text = (datasets.locate("tinyshakespeare") / "input.txt").read_text(encoding="utf-8")
