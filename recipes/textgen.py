@@ -245,6 +245,8 @@ def prepare(config):
         f"vocabulary {vocabulary.size:,} (validation <unk> rate {100 * unknown:.2f}%)"
     )
     print(description)
+    for name, ids in (("training", train_ids), ("validation", val_ids)):  # Before a model is built for them.
+        text_windows.check_window_length(ids, config.sequence_length, name, source=source)
     return Prepared(vocabulary, train_ids, val_ids, len(val_text), description, len(val_ids))
 
 

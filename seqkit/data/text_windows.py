@@ -59,13 +59,18 @@ def build_lm_vocabulary(tokens, min_freq=1, max_size=None):
     return Vocabulary.build([[token for token in tokens if token != EOS_TOKEN]], min_freq=min_freq, max_size=max_size)
 
 
-def _check_length(ids, sequence_length, name):
+def check_window_length(ids, sequence_length, name, source=None):
+    """Raises a `DataError` unless `ids` hold one window of `sequence_length` tokens (plus the last target).
+
+    `name` says which part ("training", "validation") and `source`, if given, the file it came from.
+    """
     if sequence_length < 1:
         raise ValueError(f"`sequence_length` must be at least 1. Received: sequence_length={sequence_length}")
     if len(ids) < sequence_length + 1:
         raise DataError(
-            f"The {name} text is too short for one window: it has {len(ids)} tokens, and a window needs "
-            f"sequence_length + 1 = {sequence_length + 1}. Use a longer text or a smaller --sequence-length."
+            f"{source + ': t' if source else 'T'}he {name} text is too short for one window: it has {len(ids)} "
+            f"tokens, and a window needs sequence_length + 1 = {sequence_length + 1}. Use a longer text or a "
+            "smaller --sequence-length."
         )
 
 
@@ -89,7 +94,7 @@ def window_dataset(ids, sequence_length, batch_size, bos_id=2, shuffle=True, see
     ([[2, 10, 11, 12]], [[10, 11, 12, 13]])
     """
     ids = np.asarray(ids, dtype="int32")
-    _check_length(ids, sequence_length, name)
+    check_window_length(ids, sequence_length, name)
     count = num_windows(len(ids), sequence_length)
     last_start = len(ids) - sequence_length
     stream = tf.constant(ids)
