@@ -196,6 +196,11 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True, strategy=
     seqkit.set_seed(config.seed)
     # Labels come from the training data only; an unseen dev/test label is an error, found up front.
     labels = seqkit.LabelEncoder.fit(train[1])
+    if labels.num_classes < 2:
+        raise seqkit.DataError(
+            f"{config.train or 'The training data'}: every example has the label {labels.names[0]!r}; a classifier "
+            "needs at least two labels."
+        )
     head = "binary" if labels.num_classes == 2 else "multiclass"
     test_y = labels.encode(test[1], source=config.test or "test data")
     if dev is None:

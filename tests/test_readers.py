@@ -175,6 +175,13 @@ def test_empty_table_file_is_a_data_error(tmp_path):
         readers.read_table(path, "text")
 
 
+def test_header_without_rows_is_a_data_error_naming_the_columns(tmp_path):
+    path = tmp_path / "data.tsv"
+    path.write_text("text\tlabel\n", encoding="utf-8")
+    with pytest.raises(DataError, match=re.escape(f"{path}: no data rows, only the header ['text', 'label']")):
+        readers.read_table(path, "text", "label")
+
+
 @pytest.fixture
 def latin1_csv(tmp_path):
     path = tmp_path / "latin1.csv"

@@ -150,6 +150,10 @@ BAD_INPUTS = {
     "unknown_key": (lambda d: ["--epoch=3"], ["Unknown option --epoch"]),
     "train_without_test": (lambda d: ["--train", str(d / "train.csv")], ["--train needs --test"]),
     "chars_without_stacking": (lambda d: ["--stack-chars"], ["--stack-chars needs --stack-nbsvm"]),
+    "header_only": (lambda d: ["--train", str(d / "header.csv"), "--test", str(d / "test.csv")],
+                    ["header.csv", "no data rows", "['text', 'label']"]),
+    "one_label": (lambda d: ["--train", str(d / "one_label.csv"), "--test", str(d / "test.csv")],
+                  ["one_label.csv", "every example has the label 'pos'", "at least two labels"]),
 }
 
 
@@ -160,6 +164,8 @@ def test_bad_input_is_a_clear_error(sentiment, tmp_path, capsys, case):
     write(tmp_path / "empty_text.csv", "text,label\ngood film,pos\n  ,neg\n")
     write(tmp_path / "unseen.csv", "text,label\ngood,pos\nso-so,meh\n")
     write(tmp_path / "latin1.csv", "text,label\ngood,pos\ncafé crème,neg\n", encoding="latin-1")
+    write(tmp_path / "header.csv", "text,label\n")
+    write(tmp_path / "one_label.csv", "text,label\n" + "".join(f"good film {i},pos\n" for i in range(20)))
     arguments, expected = BAD_INPUTS[case]
     code = sentiment.main([*arguments(tmp_path), f"--workdir={tmp_path / 'run'}", f"--export-dir={tmp_path / 'x'}"])
     error = capsys.readouterr().err

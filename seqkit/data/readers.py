@@ -188,6 +188,8 @@ def read_table(path, text_column, label_column=None, encoding="utf-8", separator
                 f"{path}: no {role} column {column!r}. Available columns: {columns}. "
                 f"Choose one with --{role}-column."
             )
+    if frame.empty:
+        raise DataError(f"{path}: no data rows, only the header {columns}.")
     texts = frame[text_column].tolist()
     labels = frame[label_column].tolist() if label_column is not None else None
     for row, value in enumerate(texts, start=1):
