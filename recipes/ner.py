@@ -209,10 +209,10 @@ def tag_ids(split, index):
         for position, tag in enumerate(tags):
             if tag not in index:
                 known = sorted({name[2:] for name in index if name != "O"})
+                # Named by its type: the tag itself may be in --tag-scheme's form, not the file's.
                 raise seqkit.DataError(
-                    f"{split.path}, line {line + position}: tag {tag!r} (token "
-                    f"{split.sentences[row][position]!r}): its entity type never occurs in the training data. "
-                    f"Known types: {known}"
+                    f"{split.path}, line {line + position}: token {split.sentences[row][position]!r} has entity "
+                    f"type {tag[2:]!r}, which never occurs in the training data. Known types: {known}"
                 )
             ids[row, position] = index[tag]
     return ids

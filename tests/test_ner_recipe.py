@@ -173,10 +173,11 @@ BAD_INPUTS = {
     "inconsistent_columns": (lambda d: bad(d, "columns.conll"),
                              ["columns.conll", "line 4", "expected 3 columns", "got 2"]),
     "unseen_test_tag": (lambda d: bad(d, "per_only.conll", "per_only.conll", "unseen.conll", "--tag-scheme=bio"),
-                        ["unseen.conll", "line 5", "'B-LOC'", "'Paris'", "never occurs in the training data"]),
-    # Default --tag-scheme=bioes: the tag is named in BIOES form ('S-LOC'), but file and line are right.
+                        ["unseen.conll", "line 5", "'Paris' has entity type 'LOC'",
+                         "never occurs in the training data"]),
+    # Default --tag-scheme=bioes: the file's B-LOC is S-LOC once converted, so the error names the type alone.
     "unseen_test_type_bioes": (lambda d: bad(d, "per_only.conll", "per_only.conll", "unseen.conll"),
-                               ["unseen.conll", "line 5", "'Paris'", "never occurs in the training data"]),
+                               ["unseen.conll", "line 5", "'Paris' has entity type 'LOC'", "Known types: ['PER']"]),
     "no_sentences": (lambda d: bad(d, dev="empty.conll"), ["empty.conll", "no sentences"]),
     "malformed_bio": (lambda d: bad(d, "malformed.conll") + ["--scheme=bio"],
                       ["malformed.conll", "line 3", "'I-PER'", "I-PER follows O"]),
