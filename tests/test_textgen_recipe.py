@@ -183,12 +183,16 @@ def bad_inputs(tmp_path):
     short_validation = write(tmp_path / "short_validation.txt", "abcdefghij" * 3)  # 27 train, 3 validate.
     missing = tmp_path / "nope.txt"
     empty = write(tmp_path / "empty.txt", "")
+    unique_words = write(tmp_path / "unique.txt", "".join(f"word{i} word{i}x word{i}y\n" for i in range(40)))
     tiny = [argument for argument in TINY if not argument.startswith("--sequence-length")]
     return {
         "missing_file": ([f"--text={missing}"], [str(missing), "not found"]),
         "too_short": ([f"--text={short}", *tiny, "--sequence-length=32"],
                       ["too short", "18 tokens", "sequence_length + 1 = 33"]),
         "empty_file": ([f"--text={empty}", *TINY], [str(empty), "training text is too short", "0 tokens"]),
+        "min_freq_above_every_count": ([f"--text={unique_words}", "--level=word", "--min-freq=2", *TINY],
+                                       [str(unique_words), "no word occurs at least --min-freq=2 times",
+                                        "lower --min-freq"]),
         "validation_too_short": ([f"--text={short_validation}", *TINY],
                                  ["validation text is too short", "3 tokens", "sequence_length + 1 = 9"]),
         "zero_temperature": (["--temperature=0"], ["--temperature must be > 0"]),
@@ -199,8 +203,8 @@ def bad_inputs(tmp_path):
     }
 
 
-BAD_CASES = ["missing_file", "too_short", "empty_file", "validation_too_short", "zero_temperature",
-             "top_p_above_1", "unknown_level", "unknown_option", "latin1_as_utf8"]
+BAD_CASES = ["missing_file", "too_short", "empty_file", "min_freq_above_every_count", "validation_too_short",
+             "zero_temperature", "top_p_above_1", "unknown_level", "unknown_option", "latin1_as_utf8"]
 
 
 @pytest.mark.parametrize("case", BAD_CASES)
