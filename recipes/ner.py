@@ -261,6 +261,7 @@ def prepare(config):
         normalize_digits=config.normalize_digits,
         max_word_length=config.max_word_length,
     )
+    featurizer.word_vocabulary.require_tokens(train.path, config.min_word_freq, option="--min-word-freq")
     start = time.time()
     features = {name: featurizer.encode(split.sentences) for name, split in named.items()}
     print(

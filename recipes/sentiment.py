@@ -36,6 +36,7 @@ that produced them.
 import dataclasses
 import functools
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -207,8 +208,11 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True, strategy=
         counts = np.unique(train[1], return_counts=True)[1]
         if len(train[0]) < 4:
             raise seqkit.DataError(f"Too little training data to hold out a dev set: {len(train[0])} examples.")
+        # Stratified where scikit-learn can: every class twice, and both parts at least one per class.
+        dev_size = math.ceil(config.dev_fraction * len(train[0]))
+        stratify = counts.min() >= 2 and min(dev_size, len(train[0]) - dev_size) >= len(counts)
         train_x, dev_x, train_y, dev_y = splits.holdout_split(
-            *train, test_size=config.dev_fraction, seed=config.seed, stratify=train[1] if counts.min() >= 2 else None
+            *train, test_size=config.dev_fraction, seed=config.seed, stratify=train[1] if stratify else None
         )
         train, dev = (train_x, train_y), (dev_x, dev_y)
     train_y = labels.encode(train[1], source=config.train or "training data")
@@ -219,6 +223,8 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True, strategy=
     vocabulary = seqkit.Vocabulary.build(
         tokenizer.iter_tokenize(train[0]), min_freq=config.min_freq, max_size=config.max_vocabulary
     )
+    vocabulary.require_tokens(config.train or f"{config.dataset.upper()} training data", config.min_freq,
+                              unit="word" if config.tokenizer == "word" else "character")
     preprocessor = seqkit.TextPreprocessor(tokenizer, vocabulary, max_length=config.max_length)
     print(
         f"data: {len(train[0])} train / {len(dev[0])} dev / {len(test[0])} test; "

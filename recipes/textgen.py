@@ -200,15 +200,6 @@ def load_text(config):
     return train_text, val_text, source
 
 
-def check_vocabulary(vocabulary, config, source):
-    """A vocabulary of special tokens alone (an empty text, or `--min-freq` above every count) is a DataError."""
-    if vocabulary.size <= len(seqkit.data.vocabulary.SPECIAL_TOKENS):
-        raise seqkit.DataError(
-            f"{source}: no {config.level} occurs at least --min-freq={config.min_freq} times in the training text, "
-            "so the vocabulary would hold only the special tokens. Use a longer text or a lower --min-freq."
-        )
-
-
 def prepare_streamed(config):
     """Like `prepare`, reading the file a chunk at a time: a vocabulary pass, then a count of the validation part."""
     train, val = text_windows.TextFileRegion.split(config.text, config.train_fraction, encoding=config.encoding)
@@ -223,7 +214,7 @@ def prepare_streamed(config):
     vocabulary = seqkit.Vocabulary.build(
         counted(train.token_chunks(config.level)), min_freq=config.min_freq, max_size=config.max_vocabulary or None
     )
-    check_vocabulary(vocabulary, config, config.text)
+    vocabulary.require_tokens(config.text, config.min_freq, unit="word" if config.level == "word" else "character")
     num_val, val_characters, unknown = text_windows.count_region(val, vocabulary, config.level)
     description = (
         f"{config.text} (streamed from disk: {train.num_bytes / 2**20:,.1f} MiB > --memory-limit-mb="
@@ -249,7 +240,7 @@ def prepare(config):
     )
     for name, tokens in (("training", train_tokens), ("validation", val_tokens)):  # Before a model is built.
         text_windows.check_window_length(tokens, config.sequence_length, name, source=source)
-    check_vocabulary(vocabulary, config, source)
+    vocabulary.require_tokens(source, config.min_freq, unit="word" if config.level == "word" else "character")
     train_ids = np.asarray(vocabulary.encode(train_tokens), dtype="int32")
     val_ids = np.asarray(vocabulary.encode(val_tokens), dtype="int32")
     unknown = float(np.mean(val_ids == vocabulary.unk_id)) if len(val_ids) else 0.0

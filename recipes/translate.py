@@ -190,6 +190,8 @@ def run(config):
         seqkit.Vocabulary.build(tokenizer.iter_tokenize(texts), min_freq=config.min_freq, max_size=config.max_vocabulary)
         for tokenizer, texts in ((source_tokenizer, train_x), (target_tokenizer, train_y))
     ]
+    for side, vocabulary in zip(("source side", "target side"), vocabularies):
+        vocabulary.require_tokens(f"{description} ({side})", config.min_freq)
     source = seqkit.TextPreprocessor(source_tokenizer, vocabularies[0], max_length=config.max_length)
     target = seqkit.TextPreprocessor(target_tokenizer, vocabularies[1], max_length=config.max_length)
     print(f"vocabularies: source {vocabularies[0].size} words, target {vocabularies[1].size}")

@@ -188,6 +188,8 @@ BAD_INPUTS = {
     "unknown_option": (lambda d: ["--epoch=3"], ["Unknown option --epoch"]),
     "bad_choice": (lambda d: ["--output=bogus"], ["--output", "'bogus'", "crf", "softmax"]),
     "bad_scheme": (lambda d: bad(d) + ["--scheme=iob3"], ["'iob3'"]),
+    "min_word_freq_above_every_count": (lambda d: bad(d) + ["--min-word-freq=100000"],
+                                        ["train.conll", "no word occurs at least --min-word-freq=100000 times"]),
 }
 
 

@@ -154,6 +154,9 @@ BAD_INPUTS = {
                     ["header.csv", "no data rows", "['text', 'label']"]),
     "one_label": (lambda d: ["--train", str(d / "one_label.csv"), "--test", str(d / "test.csv")],
                   ["one_label.csv", "every example has the label 'pos'", "at least two labels"]),
+    "min_freq_above_every_count": (lambda d: ["--train", str(d / "one_each.csv"), "--test", str(d / "test.csv"),
+                                              "--min-freq=2"],
+                                   ["one_each.csv", "no word occurs at least --min-freq=2 times", "a lower --min-freq"]),
 }
 
 
@@ -165,6 +168,7 @@ def test_bad_input_is_a_clear_error(sentiment, tmp_path, capsys, case):
     write(tmp_path / "unseen.csv", "text,label\ngood,pos\nso-so,meh\n")
     write(tmp_path / "latin1.csv", "text,label\ngood,pos\ncafé crème,neg\n", encoding="latin-1")
     write(tmp_path / "header.csv", "text,label\n")
+    write(tmp_path / "one_each.csv", "text,label\n" + "".join(f"w{i},{'pos' if i % 2 else 'neg'}\n" for i in range(8)))
     write(tmp_path / "one_label.csv", "text,label\n" + "".join(f"good film {i},pos\n" for i in range(20)))
     arguments, expected = BAD_INPUTS[case]
     code = sentiment.main([*arguments(tmp_path), f"--workdir={tmp_path / 'run'}", f"--export-dir={tmp_path / 'x'}"])
@@ -174,6 +178,18 @@ def test_bad_input_is_a_clear_error(sentiment, tmp_path, capsys, case):
     for fragment in expected:
         assert fragment in error
     assert not (tmp_path / "x").exists()  # Nothing was exported.
+
+
+def test_a_training_file_too_small_to_stratify_its_dev_split_still_trains(sentiment, tmp_path):
+    # 8 examples: the 10% dev share is one example, fewer than the two classes a stratified split needs.
+    write(tmp_path / "train.csv", "text,label\n" + "".join(f"w{i} film,{'pos' if i % 2 else 'neg'}\n" for i in range(8)))
+    write(tmp_path / "test.csv", "text,label\ngreat film,pos\nawful film,neg\n")
+    code = sentiment.main([f"--train={tmp_path / 'train.csv'}", f"--test={tmp_path / 'test.csv'}", "--epochs=1",
+                           "--units=4", "--embedding-dim=4", "--ngram-dim=0", f"--workdir={tmp_path / 'run'}",
+                           "--no-export"])
+    assert code == 0
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert (metrics["num_train"], metrics["num_dev"]) == (7, 1)
 
 
 @pytest.mark.slow  # Default-run budget (10 min on 2 cores); `pytest -m slow` runs it.

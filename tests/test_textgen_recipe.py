@@ -192,7 +192,7 @@ def bad_inputs(tmp_path):
         "empty_file": ([f"--text={empty}", *TINY], [str(empty), "training text is too short", "0 tokens"]),
         "min_freq_above_every_count": ([f"--text={unique_words}", "--level=word", "--min-freq=2", *TINY],
                                        [str(unique_words), "no word occurs at least --min-freq=2 times",
-                                        "lower --min-freq"]),
+                                        "a lower --min-freq"]),
         "validation_too_short": ([f"--text={short_validation}", *TINY],
                                  ["validation text is too short", "3 tokens", "sequence_length + 1 = 9"]),
         "zero_temperature": (["--temperature=0"], ["--temperature must be > 0"]),

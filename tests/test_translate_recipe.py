@@ -89,8 +89,11 @@ def test_user_pair_files_with_dev_and_test(translate, shared_data, tmp_path):
     (["--test-fraction=0.7"], "--test-fraction must be in (0, 0.5)"),
     (["--dev=dev.tsv"], "--dev and --test go with --pairs"),
     (["--pairs=missing.tsv"], "missing.tsv"),
+    (["--pairs=pairs.tsv", "--min-freq=2"], "pairs.tsv (source side): no word occurs at least --min-freq=2 times"),
 ])
-def test_bad_options_are_clear_errors(translate, tmp_path, capsys, arguments, expected):
+def test_bad_options_are_clear_errors(translate, tmp_path, capsys, arguments, expected, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # Relative file names, so that the error's file name is the one given.
+    (tmp_path / "pairs.tsv").write_text("".join(f"word{i}\tpalabra{i}\n" for i in range(60)), encoding="utf-8")
     code = translate.main([*arguments, f"--workdir={tmp_path / 'run'}", f"--export-dir={tmp_path / 'x'}"])
     error = capsys.readouterr().err
     assert code == 2 and error.startswith("error: ") and expected in error and "Traceback" not in error

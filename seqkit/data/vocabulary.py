@@ -119,6 +119,24 @@ class Vocabulary:
     def __repr__(self):
         return f"Vocabulary(size={self.size})"
 
+    def require_tokens(self, source, min_freq, option="--min-freq", unit="word"):
+        """Raises a `DataError` naming `source` and `option` if only the special tokens made it in.
+
+        A recipe calls this before building a model: an empty training text, or a
+        `min_freq` above every count, would otherwise fail deep in the model builder.
+
+        Examples:
+        >>> Vocabulary.build([["a", "b"]], min_freq=2).require_tokens("train.csv", 2)
+        Traceback (most recent call last):
+        ...
+        seqkit.data.errors.DataError: train.csv: no word occurs at least --min-freq=2 times in the training text, so the vocabulary holds only the special tokens. Use more training text or a lower --min-freq.
+        """
+        if self.size <= len(SPECIAL_TOKENS):
+            raise DataError(
+                f"{source}: no {unit} occurs at least {option}={min_freq} times in the training text, so the "
+                f"vocabulary holds only the special tokens. Use more training text or a lower {option}."
+            )
+
     pad_id = property(lambda self: 0)
     unk_id = property(lambda self: 1)
     bos_id = property(lambda self: 2)
