@@ -113,7 +113,8 @@ def main(argv):
         streams = int(argv[0]) if argv[0] != "--dtypes" else 64
         print(f"{streams} × 512 × 2048 matmul, ms (GFLOP/s), median of 5 interleaved rounds of 200:")
         for (dtype, mode), milliseconds in matmul_dtypes(streams).items():
-            print(f"  {dtype:8s} {mode:5s} {milliseconds:7.3f} ms  ({2 * streams * 512 * 2048 / milliseconds / 1e6:5.0f})")
+            gigaflops = 2 * streams * 512 * 2048 / milliseconds / 1e6
+            print(f"  {dtype:8s} {mode:5s} {milliseconds:7.3f} ms  ({gigaflops:5.0f})")
         return
     argv = [arg for arg in argv if arg != "--loop-only"]
     streams = int(argv[0]) if argv else 64

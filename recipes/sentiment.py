@@ -476,6 +476,13 @@ def run(config):
 
     if data.test is None:  # Cross-validation.
         texts, label_names = data.train
+        names, counts = np.unique(label_names, return_counts=True)
+        if counts.min() < config.cv_folds:  # Stratified folds need every label in each of them.
+            raise seqkit.DataError(
+                f"{config.train or data.description}: --cv-folds={config.cv_folds} needs at least "
+                f"{config.cv_folds} examples of every label. Received: {counts.min()} of "
+                f"{str(names[counts.argmin()])!r}"
+            )
         folds = splits.stratified_kfold(label_names, n_splits=config.cv_folds, seed=config.seed)
         fold_metrics, all_true, all_pred = [], [], []
         for fold, (train_index, test_index) in enumerate(folds, start=1):

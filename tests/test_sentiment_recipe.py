@@ -154,9 +154,13 @@ BAD_INPUTS = {
                     ["header.csv", "no data rows", "['text', 'label']"]),
     "one_label": (lambda d: ["--train", str(d / "one_label.csv"), "--test", str(d / "test.csv")],
                   ["one_label.csv", "every example has the label 'pos'", "at least two labels"]),
+    "more_folds_than_examples": (lambda d: ["--train", str(d / "one_each.csv"), "--cv-folds=5"],
+                                 ["one_each.csv", "--cv-folds=5 needs at least 5 examples of every label",
+                                  "Received: 4 of 'neg'"]),
     "min_freq_above_every_count": (lambda d: ["--train", str(d / "one_each.csv"), "--test", str(d / "test.csv"),
                                               "--min-freq=2"],
-                                   ["one_each.csv", "no word occurs at least --min-freq=2 times", "a lower --min-freq"]),
+                                   ["one_each.csv", "no word occurs at least --min-freq=2 times",
+                                    "a lower --min-freq"]),
 }
 
 
@@ -182,7 +186,8 @@ def test_bad_input_is_a_clear_error(sentiment, tmp_path, capsys, case):
 
 def test_a_training_file_too_small_to_stratify_its_dev_split_still_trains(sentiment, tmp_path):
     # 8 examples: the 10% dev share is one example, fewer than the two classes a stratified split needs.
-    write(tmp_path / "train.csv", "text,label\n" + "".join(f"w{i} film,{'pos' if i % 2 else 'neg'}\n" for i in range(8)))
+    rows = "".join(f"w{i} film,{'pos' if i % 2 else 'neg'}\n" for i in range(8))
+    write(tmp_path / "train.csv", "text,label\n" + rows)
     write(tmp_path / "test.csv", "text,label\ngreat film,pos\nawful film,neg\n")
     code = sentiment.main([f"--train={tmp_path / 'train.csv'}", f"--test={tmp_path / 'test.csv'}", "--epochs=1",
                            "--units=4", "--embedding-dim=4", "--ngram-dim=0", f"--workdir={tmp_path / 'run'}",

@@ -129,7 +129,7 @@ class Vocabulary:
         >>> Vocabulary.build([["a", "b"]], min_freq=2).require_tokens("train.csv", 2)
         Traceback (most recent call last):
         ...
-        seqkit.data.errors.DataError: train.csv: no word occurs at least --min-freq=2 times in the training text, so the vocabulary holds only the special tokens. Use more training text or a lower --min-freq.
+        seqkit.data.errors.DataError: train.csv: no word occurs at least --min-freq=2 times in the training text, ...
         """
         if self.size <= len(SPECIAL_TOKENS):
             raise DataError(
