@@ -71,6 +71,19 @@ def hand_written_loop(model, jit_compile):
     return generate
 
 
+def interleaved_times(calls, rounds):
+    """Seconds per call of each of `calls` (a dict of no-argument functions), `rounds` times, after a warm-up."""
+    for call in calls.values():
+        call()  # Warm-up and compilation.
+    times = {key: [] for key in calls}
+    for _ in range(rounds):
+        for key, call in calls.items():
+            start = time.perf_counter()
+            call()
+            times[key].append(time.perf_counter() - start)
+    return times
+
+
 def matmul_dtypes(streams, rounds=5, repeats=200):
     """Milliseconds per `(streams, 512) x (512, 2048)` matmul by dtype, plain and XLA (median of interleaved rounds)."""
     rng = np.random.default_rng(0)
@@ -96,15 +109,7 @@ def matmul_dtypes(streams, rounds=5, repeats=200):
         for jit_compile in (False, True):
             function = tf.function(loop, jit_compile=jit_compile)
             calls[(dtype, "XLA" if jit_compile else "plain")] = lambda f=function, a=a, b=b: f(a, b).numpy()
-    for call in calls.values():
-        call()  # Warm-up and compilation.
-    times = {key: [] for key in calls}
-    for _ in range(rounds):
-        for key, call in calls.items():
-            start = time.perf_counter()
-            call()
-            times[key].append((time.perf_counter() - start) / repeats * 1e3)
-    return {key: statistics.median(values) for key, values in times.items()}
+    return {key: statistics.median(seconds) / repeats * 1e3 for key, seconds in interleaved_times(calls, rounds).items()}
 
 
 def main(argv):
@@ -138,14 +143,7 @@ def main(argv):
             )["continuation"].numpy()
     for name, jit_compile in loops:
         calls[name] = lambda loop=hand_written_loop(model, jit_compile): loop(start_tokens).numpy()
-    for call in calls.values():
-        call()  # Warm-up and compilation.
-    times = {name: [] for name in calls}
-    for _ in range(REPEATS):
-        for name, call in calls.items():
-            start = time.perf_counter()
-            call()
-            times[name].append(time.perf_counter() - start)
+    times = interleaved_times(calls, REPEATS)
     print(f"{streams} stream(s), {NEW_CHARS} new characters each, median of {REPEATS} interleaved calls"
           f"{' (XLA_FLAGS=' + repr(os.environ.get('XLA_FLAGS', '')) + ')' if loop_only else ''}:")
     for name, elapsed in times.items():
