@@ -356,9 +356,12 @@ def main(argv=None):
             metrics = evaluate_export(arguments[0], arguments[1], arguments[2:])
             print(json.dumps(metrics, indent=2, ensure_ascii=False, default=float))
             return 0
-        if command == "predict" and len(arguments) >= 2:
+        if command == "predict" and arguments:
             flags = [a for a in arguments[1:] if a in ("--json",) or a.startswith("--signature=")]
             texts = [a for a in arguments[1:] if a not in flags]
+            if not texts:
+                raise CommandError(f"`seqkit predict {arguments[0]}` needs at least one text to predict on, after "
+                                   "the export folder: seqkit predict EXPORT TEXT [TEXT ...]")
             signature = next((f.split("=", 1)[1] for f in flags if f.startswith("--signature=")), "serving_default")
             predict(arguments[0], texts, signature=signature, as_json="--json" in flags)
             return 0

@@ -48,6 +48,8 @@ def test_datasets_list_and_info(capsys, shared_data):
     (["datasets", "remove", "mr"], "Expected `seqkit datasets list`"),
     (["train", "no-such-recipe"], "Unknown recipe 'no-such-recipe'"),
     (["predict", "/nonexistent/export", "hello"], "is not a SavedModel folder"),
+    (["predict", "saved_models/dates/1"], "`seqkit predict saved_models/dates/1` needs at least one text"),
+    (["predict", "saved_models/dates/1", "--json"], "needs at least one text"),
     (["frobnicate"], "Cannot read the command"),
 ])
 def test_bad_commands_end_with_one_error_line(capsys, argv, fragment):
