@@ -42,6 +42,16 @@ def next_version_dir(export_root, name):
     return base / str(max(versions, default=0) + 1)
 
 
+def _pad_empty_batch(text):
+    """`(text, batch_size)`, with one empty string added to an empty batch, for the caller to slice away.
+
+    A recurrent layer's loop cannot stack zero rows (TensorFlow's TensorListStack fails), so a
+    serving function runs one empty text instead and returns the first `batch_size` rows.
+    """
+    batch_size = tf.shape(text)[0]
+    return tf.concat([text, tf.fill([tf.maximum(1 - batch_size, 0)], "")], axis=0), batch_size
+
+
 def export_classifier(
     model,
     preprocessor,
@@ -82,8 +92,9 @@ def export_classifier(
     names = tf.constant(label_names or [""], dtype=tf.string)
 
     def serve(text):
+        text, batch_size = _pad_empty_batch(text)
         inputs = {key: layer(text) for key, layer in preprocessors.items()}
-        outputs = model(inputs if len(inputs) > 1 else inputs["token_ids"], training=False)
+        outputs = model(inputs if len(inputs) > 1 else inputs["token_ids"], training=False)[:batch_size]
         if head == "regression":
             return {"value": tf.reshape(outputs, [-1])}
         if head == "binary":
@@ -436,6 +447,7 @@ def export_seq2seq(
     token_table = tf.constant(target_vocabulary.tokens, tf.string)
 
     def decode(text):
+        text, batch_size = _pad_empty_batch(text)
         source_ids = source_preprocessor(text)
         tokens_read = source_preprocessor.tokenizer.tokenize_tensor(text)  # As written, not as `<unk>`.
         if source_preprocessor.max_length is not None:
@@ -458,7 +470,7 @@ def export_seq2seq(
         if target_level == "word":
             output = tf.strings.regex_replace(output, NO_SPACE_BEFORE, r"\1")
             output = tf.strings.regex_replace(output, NO_SPACE_AFTER, r"\1")
-        return source_ids, tokens_read, tokens, attention, output
+        return tuple(part[:batch_size] for part in (source_ids, tokens_read, tokens, attention, output))
 
     def serve(text):
         return {"output": decode(text)[-1]}

@@ -17,7 +17,11 @@ model = tf.saved_model.load(sys.argv[1])
 texts = tf.constant(json.loads(sys.argv[2]))
 output = model.signatures["serving_default"](text=texts)["output"].numpy().tolist()
 attention = model.signatures["attention"](text=texts)
+no_text = tf.constant([], tf.string)
+empty_batch = [model.signatures["serving_default"](text=no_text)["output"]]
+empty_batch += list(model.signatures["attention"](text=no_text).values())
 print(json.dumps({
+    "empty_batch_sizes": [int(tensor.shape[0]) for tensor in empty_batch],
     "output": [o.decode() for o in output],
     "attention_shape": list(attention["attention"].shape),
     "row_sums": attention["attention"].numpy().sum(-1).tolist(),
@@ -63,6 +67,7 @@ def test_quick_mode_trains_plots_and_exports(dates, tmp_path):
     assert served["source_tokens"][0][:3] == ["t", "h", "e"]
     # Each output step's weights sum to 1 until <eos> (then 0); the empty source attends nowhere.
     assert abs(served["row_sums"][0][0] - 1.0) < 1e-4 and served["row_sums"][1] == [0.0] * 12
+    assert served["empty_batch_sizes"] == [0] * 5  # An empty batch gives empty outputs in both signatures.
 
 
 @pytest.mark.parametrize("arguments,expected", [

@@ -116,3 +116,17 @@ def test_exports_answer_empty_emoji_control_and_10k_character_input(tiny_exports
         log_prob, tokens = scores["log_prob"].numpy(), scores["num_tokens"].numpy()
         assert all(math.isfinite(value) and value <= 0 for value in log_prob)
         assert tokens[0] == 0 and tokens[3] == 10_000  # Empty: nothing to score; unknown characters are <unk>.
+
+
+@pytest.mark.parametrize("kind", ["classifier", "tagger", "lm", "seq2seq"])
+def test_every_signature_answers_an_empty_batch_with_empty_outputs(tiny_exports, kind):
+    loaded = tf.saved_model.load(str(tiny_exports[kind]))
+    for name, signature in loaded.signatures.items():
+        inputs = {}
+        for key, spec in signature.structured_input_signature[1].items():
+            if spec.shape.rank:  # The batch: zero rows.
+                inputs[key] = tf.zeros([0] * spec.shape.rank, spec.dtype)
+            else:  # A parameter (max_new_tokens, temperature, seed): any valid value.
+                inputs[key] = tf.constant(1, spec.dtype)
+        outputs = signature(**inputs)
+        assert outputs and all(value.shape[0] == 0 for value in outputs.values()), (name, outputs)
