@@ -252,6 +252,7 @@ def export_language_model(
     name="textgen",
     extra_files=None,
     jit_compile=False,
+    max_new_tokens_limit=10_000,
 ):
     """Exports a language model that generates and scores raw text, atomically.
 
@@ -273,6 +274,8 @@ def export_language_model(
         strategy, top_k, top_p: the sampler (`seqkit.decoding.get_sampler`;
             "beam" is not exported).
         max_new_tokens, temperature, seed: the defaults of `serving_default`.
+        max_new_tokens_limit: the most `generate` accepts from a caller; more is an
+            error, not a request that holds a server for minutes.
         export_root, name, extra_files: as in `export_classifier`.
         jit_compile: compile the sampling loop with XLA: one fused program per
             step instead of dozens of small kernels, ~1.5x the characters per
@@ -293,11 +296,16 @@ def export_language_model(
         raise ValueError("Exported generation samples; use strategy 'greedy', 'random', 'top_k' or 'top_p'.")
     if not isinstance(max_new_tokens, int) or max_new_tokens < 1:
         raise ValueError(f"`max_new_tokens` must be an int >= 1. Received: max_new_tokens={max_new_tokens!r}")
+    if not isinstance(max_new_tokens_limit, int) or max_new_tokens_limit < max_new_tokens:
+        raise ValueError(
+            f"`max_new_tokens_limit` must be an int >= max_new_tokens ({max_new_tokens}). "
+            f"Received: max_new_tokens_limit={max_new_tokens_limit!r}"
+        )
     if keras.backend.backend() != "tensorflow":
         options = {
             "level": level, "strategy": strategy, "max_new_tokens": max_new_tokens, "temperature": temperature,
             "seed": seed, "top_k": top_k, "top_p": top_p, "export_root": os.path.abspath(export_root), "name": name,
-            "extra_files": extra_files, "jit_compile": jit_compile,
+            "extra_files": extra_files, "jit_compile": jit_compile, "max_new_tokens_limit": max_new_tokens_limit,
         }
         return _export_in_tensorflow_process("export_language_model", model, vocabulary, options)
     sampler = decoding.get_sampler(strategy, top_k=top_k, top_p=top_p, seed=seed)
@@ -327,6 +335,10 @@ def export_language_model(
     def generate(prompts, max_new_tokens, temperature, seed):
         tf.debugging.assert_positive(temperature, message="temperature must be > 0")
         tf.debugging.assert_positive(max_new_tokens, message="max_new_tokens must be >= 1")
+        tf.debugging.assert_less_equal(
+            max_new_tokens, max_new_tokens_limit,
+            message=f"max_new_tokens must be <= {max_new_tokens_limit} (max_new_tokens_limit of this export)",
+        )
         decoding.seed_sampler(sampler, seed)
         ids = token_ids(prompts)
         batch_size = tf.shape(prompts)[0]
@@ -392,6 +404,7 @@ def export_language_model(
         "tokenizer": tokenizer.get_config(),
         "strategy": strategy,
         "defaults": {"max_new_tokens": max_new_tokens, "temperature": float(temperature), "seed": seed},
+        "max_new_tokens_limit": max_new_tokens_limit,
         "top_k": top_k,
         "top_p": top_p,
         "vocabulary_size": vocabulary.size,

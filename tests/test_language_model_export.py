@@ -154,6 +154,8 @@ def exported(tmp_path_factory):
         # Last, so that a failure cannot disturb the others.
         "zero_temperature": (random_path, "generate", generate_inputs(["ab"], 3, 0.0, 0)),
         "xla:zero_temperature": (xla_paths["random"], "generate", generate_inputs(["ab"], 3, 0.0, 0)),
+        "over_limit": (random_path, "generate", generate_inputs(["ab"], 10_001, 1.0, 0)),
+        "xla:over_limit": (xla_paths["random"], "generate", generate_inputs(["ab"], 10_001, 1.0, 0)),
     }
     served = serve([{"path": path, "signature": signature, "inputs": inputs}
                     for path, signature, inputs in jobs.values()])
@@ -257,6 +259,13 @@ def test_zero_temperature_is_an_error(exported, prefix):
     outputs = exported["out"][prefix + "zero_temperature"]
     assert "error" in outputs, outputs
     assert "temperature must be > 0" in outputs["error"]
+
+
+@VARIANTS
+def test_max_new_tokens_over_the_limit_is_an_error(exported, prefix):
+    outputs = exported["out"][prefix + "over_limit"]
+    assert "error" in outputs, outputs
+    assert "max_new_tokens must be <= 10000 (max_new_tokens_limit of this export)" in outputs["error"]
 
 
 @VARIANTS
