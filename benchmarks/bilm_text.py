@@ -14,6 +14,7 @@ from pathlib import Path
 
 from seqkit.data import datasets
 from seqkit.data.tokenizers import NewsTokenizer
+from seqkit.utils import atomic_write_text
 
 # A sentence ends at . ! or ? (and any closing quote or bracket) before a space and a capital, digit or quote,
 # unless the period ends a title ("Mr.") or an initial ("J. Smith").
@@ -55,10 +56,7 @@ def main(argv=None):
             kept = kept[: args.max_sentences]
             break
     tokens = sum(line.count(" ") + 1 for line in kept)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    partial = args.output.with_name(args.output.name + ".partial")
-    partial.write_text("\n".join(kept) + "\n", encoding="utf-8")
-    partial.replace(args.output)
+    atomic_write_text(args.output, "\n".join(kept) + "\n")
     print(f"{args.output}: {len(kept)} sentences, {tokens} tokens, from {len(texts)} IMDB training reviews")
 
 
