@@ -96,6 +96,7 @@ class Config:
     bilm_epochs: int = 5  # Maximum BiLM epochs (early-stopped on a 5% share of its sentences).
     bilm_chars: bool = False  # Give the BiLM the tagger's character ids too (a char-aware input).
     bilm_trainable: bool = False  # Fine-tune the BiLM with the tagger (default: frozen; only the mix is trained).
+    bilm_learning_rate_multiplier: float = 1.0  # With --bilm-trainable: the BiLM's rate as a multiple of --learning-rate.
     bilm_text: str | None = None  # More unlabeled text for the BiLM: one whitespace-tokenized sentence per line.
     bilm_sampled: int = 0  # Train the BiLM with a sampled softmax of this many words per batch (0: the full softmax).
     # --- Training ---
@@ -358,7 +359,14 @@ def build_model(config, prepared, contextual_embedding=None):
         tag_scheme=config.tag_scheme,
         contextual_embedding=contextual_embedding,
     )
-    seqkit.compile_tagger(model, learning_rate=config.learning_rate, clipnorm=config.clipnorm)
+    multipliers = None
+    if contextual_embedding is not None and config.bilm_trainable and config.bilm_learning_rate_multiplier != 1:
+        # ULMFiT's discriminative fine-tuning: the pretrained weights move slower than the tagger's.
+        multipliers = {variable.path: config.bilm_learning_rate_multiplier
+                       for variable in contextual_embedding.bilm.trainable_variables}
+    seqkit.compile_tagger(
+        model, learning_rate=config.learning_rate, clipnorm=config.clipnorm, learning_rate_multipliers=multipliers
+    )
     return model
 
 
@@ -450,6 +458,15 @@ def check_config(config):
             raise config_lib.ConfigError(f"--{option.replace('_', '-')} must be >= 1. Received: {getattr(config, option)}")
     if config.bilm_sampled < 0:
         raise config_lib.ConfigError(f"--bilm-sampled must be >= 0 (0: the full softmax). Received: {config.bilm_sampled}")
+    if config.bilm_learning_rate_multiplier != 1 and not (config.bilm and config.bilm_trainable):
+        raise config_lib.ConfigError(
+            "--bilm-learning-rate-multiplier sets the rate of a fine-tuned BiLM: it needs --bilm and --bilm-trainable. "
+            f"Received: --bilm-learning-rate-multiplier={config.bilm_learning_rate_multiplier}"
+        )
+    if config.bilm_learning_rate_multiplier < 0:
+        raise config_lib.ConfigError(
+            f"--bilm-learning-rate-multiplier must be >= 0. Received: {config.bilm_learning_rate_multiplier}"
+        )
 
 
 def run(config):

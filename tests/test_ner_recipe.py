@@ -283,3 +283,30 @@ def test_bilm_options_are_checked(ner, user_files, tmp_path, capsys):
     assert code == 2 and "--bilm-layers must be >= 1. Received: 0" in capsys.readouterr().err
     code = ner.main(user_arguments(user_files, "--bilm", "--bilm-sampled=-3"))
     assert code == 2 and "--bilm-sampled must be >= 0 (0: the full softmax). Received: -3" in capsys.readouterr().err
+    code = ner.main(user_arguments(user_files, "--bilm", "--bilm-learning-rate-multiplier=0.1"))
+    assert code == 2 and "it needs --bilm and --bilm-trainable" in capsys.readouterr().err
+    code = ner.main(user_arguments(user_files, "--bilm", "--bilm-trainable", "--bilm-learning-rate-multiplier=-1"))
+    assert code == 2 and "--bilm-learning-rate-multiplier must be >= 0. Received: -1" in capsys.readouterr().err
+
+
+def test_a_fine_tuned_bilm_trains_at_its_own_rate(ner, user_files, tmp_path, monkeypatch):
+    compiled = {}
+    compile_tagger = ner.seqkit.compile_tagger
+
+    def spy(model, **kwargs):
+        compiled.update(model=model, **kwargs)
+        return compile_tagger(model, **kwargs)
+
+    monkeypatch.setattr(ner.seqkit, "compile_tagger", spy)
+    code = ner.main(user_arguments(user_files, "--bilm", "--bilm-units=8", "--bilm-layers=1", "--bilm-epochs=1",
+                                   "--bilm-trainable", "--bilm-learning-rate-multiplier=0.1", "--epochs=1",
+                                   f"--workdir={tmp_path / 'run'}", "--no-export"))
+    assert code == 0
+    model, multipliers = compiled["model"], compiled["learning_rate_multipliers"]
+    bilm = next(layer for layer in model.layers if isinstance(layer, ner.seqkit.ContextualEmbedding)).bilm
+    assert set(multipliers) == {variable.path for variable in bilm.trainable_variables}
+    assert set(multipliers.values()) == {0.1}
+    # The tagger's own weights, and the mix, keep the full rate; the optimizer trained with these names.
+    assert "crf/transitions" in {variable.path for variable in model.trainable_variables} - set(multipliers)
+    assert any("mix_logits" in variable.path for variable in model.trainable_variables if variable.path not in multipliers)
+    assert model.optimizer.learning_rate_multipliers == multipliers

@@ -59,3 +59,47 @@ def test_serialization_and_amsgrad():
     assert isinstance(restored, LazyAdam) and restored.clipnorm == 1.0
     with pytest.raises(ValueError, match="amsgrad"):
         LazyAdam(amsgrad=True)
+
+
+def two_dense_model():
+    inputs = keras.Input((2,))
+    hidden = keras.layers.Dense(2, kernel_initializer="ones", name="pretrained")(inputs)
+    return keras.Model(inputs, keras.layers.Dense(1, kernel_initializer="ones", name="head")(hidden))
+
+
+@pytest.mark.parametrize("multiplier", [0.0, 0.1])
+def test_learning_rate_multipliers_scale_a_variables_steps(multiplier):
+    # Adam's first step moves every weight with a nonzero gradient by almost exactly the rate.
+    model = two_dense_model()
+    before = {variable.path: variable.numpy().copy() for variable in model.trainable_variables}
+    model.compile(
+        optimizer=LazyAdam(learning_rate=0.01, learning_rate_multipliers={"pretrained/kernel": multiplier}),
+        loss="mse",
+    )
+    model.train_on_batch(np.ones((4, 2)), np.zeros((4, 1)))
+    steps = {variable.path: np.abs(variable.numpy() - before[variable.path]) for variable in model.trainable_variables}
+    np.testing.assert_allclose(steps["pretrained/kernel"], 0.01 * multiplier, rtol=1e-4, atol=1e-9)
+    np.testing.assert_allclose(steps["head/kernel"], 0.01, rtol=1e-4)
+    np.testing.assert_allclose(steps["pretrained/bias"], 0.01, rtol=1e-4)
+
+
+def test_learning_rate_multipliers_apply_to_sparse_embedding_updates():
+    keras.utils.set_random_seed(0)
+    model = embedding_model()
+    initial = model.get_weights()[0].copy()
+    path = model.layers[1].embeddings.path
+    model.compile(optimizer=LazyAdam(learning_rate=0.1, learning_rate_multipliers={path: 0.5}), loss="mse")
+    model.train_on_batch(IDS, np.ones((2, 1)))
+    np.testing.assert_allclose(np.abs(model.get_weights()[0] - initial)[[1, 2, 3]], 0.05, rtol=1e-3)
+
+
+def test_learning_rate_multipliers_are_checked_and_serialized():
+    optimizer = LazyAdam(learning_rate=0.01, learning_rate_multipliers={"pretrained/kernel": 0.1})
+    restored = keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))
+    assert restored.learning_rate_multipliers == {"pretrained/kernel": 0.1}
+    with pytest.raises(ValueError, match="numbers >= 0.*'pretrained/kernel': -1"):
+        LazyAdam(learning_rate_multipliers={"pretrained/kernel": -1})
+    model = two_dense_model()
+    model.compile(optimizer=LazyAdam(learning_rate_multipliers={"pretrianed/kernel": 0.1}), loss="mse")
+    with pytest.raises(ValueError, match="not trained: \\['pretrianed/kernel'\\]"):
+        model.train_on_batch(np.ones((4, 2)), np.zeros((4, 1)))

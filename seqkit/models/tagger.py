@@ -161,17 +161,21 @@ def build_tagger(
     return model
 
 
-def compile_tagger(model, learning_rate=1e-3, clipnorm=5.0, jit_compile="auto"):
+def compile_tagger(model, learning_rate=1e-3, clipnorm=5.0, jit_compile="auto", learning_rate_multipliers=None):
     """Compiles with `LazyAdam`, gradient clipping and the CRF or softmax loss.
 
     Padding tags are negative (e.g. -1) and are ignored by the loss.
+    `learning_rate_multipliers` (variable path -> factor) trains some weights at
+    a multiple of `learning_rate`, e.g. a fine-tuned BiLM's at 0.1.
     """
     crf = _crf_layer(model)
     if crf is not None:
         loss = crf.loss()
     else:
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1)
-    optimizer = LazyAdam(learning_rate=learning_rate, clipnorm=clipnorm or None)
+    optimizer = LazyAdam(
+        learning_rate=learning_rate, clipnorm=clipnorm or None, learning_rate_multipliers=learning_rate_multipliers
+    )
     model.compile(optimizer=optimizer, loss=loss, jit_compile=jit_compile)
     return model
 
