@@ -157,3 +157,33 @@ def test_bilm_and_contextual_embedding_run_on_jax_without_tensorflow():
     # The same with a sampled softmax of 8 of the 20 ids (`SampledSoftmaxLoss` samples with keras.random).
     assert report["sampled"]["val_forward_perplexity"] < 2 and report["sampled"]["val_backward_perplexity"] < 2
     assert report["features"] == [1, 4, 32] and report["prediction"] == [1, 1]
+
+
+MULTIPLIER_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    sys.modules["tensorflow"] = None
+    import numpy as np
+    import keras
+    from seqkit.optimizers import LazyAdam
+
+    inputs = keras.Input((2,))
+    hidden = keras.layers.Dense(2, kernel_initializer="ones", name="pretrained")(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(1, kernel_initializer="ones", name="head")(hidden))
+    before = {variable.path: variable.numpy().copy() for variable in model.trainable_variables}
+    model.compile(optimizer=LazyAdam(learning_rate=0.01, learning_rate_multipliers={"pretrained/kernel": 0.1}),
+                  loss="mse")
+    model.train_on_batch(np.ones((4, 2)), np.zeros((4, 1)))
+    print(json.dumps({"backend": keras.backend.backend(), "steps": {
+        variable.path: float(np.abs(variable.numpy() - before[variable.path]).max())
+        for variable in model.trainable_variables}}))
+    """
+)
+
+
+def test_learning_rate_multipliers_apply_on_jax():
+    # JAX's trainer updates through `stateless_apply`, with variables that are not the TensorFlow ones.
+    report = run_on_jax(MULTIPLIER_SCRIPT)
+    assert report["backend"] == "jax"
+    assert report["steps"]["pretrained/kernel"] == pytest.approx(0.001, rel=1e-3)
+    assert report["steps"]["head/kernel"] == pytest.approx(0.01, rel=1e-3)

@@ -1,3 +1,7 @@
+import json
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -103,3 +107,25 @@ def test_learning_rate_multipliers_are_checked_and_serialized():
     model.compile(optimizer=LazyAdam(learning_rate_multipliers={"pretrianed/kernel": 0.1}), loss="mse")
     with pytest.raises(ValueError, match="not trained: \\['pretrianed/kernel'\\]"):
         model.train_on_batch(np.ones((4, 2)), np.zeros((4, 1)))
+
+
+def test_a_saved_model_keeps_its_multipliers_in_a_fresh_process(tmp_path):
+    model = two_dense_model()
+    model.compile(optimizer=LazyAdam(learning_rate=0.01, learning_rate_multipliers={"pretrained/kernel": 0.1}),
+                  loss="mse")
+    model.train_on_batch(np.ones((4, 2)), np.zeros((4, 1)))
+    model.save(tmp_path / "model.keras")
+    script = (
+        "import json, numpy as np, keras, seqkit\n"
+        f"model = keras.saving.load_model({str(tmp_path / 'model.keras')!r})\n"
+        "before = {v.path: v.numpy().copy() for v in model.trainable_variables}\n"
+        "model.train_on_batch(np.ones((4, 2)), np.zeros((4, 1)))\n"
+        "print(json.dumps({'multipliers': model.optimizer.learning_rate_multipliers,\n"
+        "                  'steps': {v.path: float(np.abs(v.numpy() - before[v.path]).max())\n"
+        "                            for v in model.trainable_variables}}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["multipliers"] == {"pretrained/kernel": 0.1}
+    # Adam's second step is smaller than its first, but the ratio between the two rates holds.
+    assert report["steps"]["pretrained/kernel"] == pytest.approx(0.1 * report["steps"]["head/kernel"], rel=0.05)
