@@ -96,6 +96,7 @@ class Config:
     bilm_epochs: int = 5  # Maximum BiLM epochs (early-stopped on a 5% share of its sentences).
     bilm_chars: bool = False  # Give the BiLM the tagger's character ids too (a char-aware input).
     bilm_trainable: bool = False  # Fine-tune the BiLM with the tagger (default: frozen; only the mix is trained).
+    bilm_at_output: bool = False  # Also join the BiLM's features to the tagger's BiLSTM output (ELMo's input+output).
     bilm_learning_rate_multiplier: float = 1.0  # With --bilm-trainable: the BiLM's rate as a multiple of --learning-rate.
     bilm_text: str | None = None  # More unlabeled text for the BiLM: one whitespace-tokenized sentence per line.
     bilm_sampled: int = 0  # Train the BiLM with a sampled softmax of this many words per batch (0: the full softmax).
@@ -358,6 +359,7 @@ def build_model(config, prepared, contextual_embedding=None):
         constrain_transitions=config.constrain_transitions,
         tag_scheme=config.tag_scheme,
         contextual_embedding=contextual_embedding,
+        contextual_at_output=config.bilm_at_output,
     )
     multipliers = None
     if contextual_embedding is not None and config.bilm_trainable and config.bilm_learning_rate_multiplier != 1:
@@ -458,6 +460,8 @@ def check_config(config):
             raise config_lib.ConfigError(f"--{option.replace('_', '-')} must be >= 1. Received: {getattr(config, option)}")
     if config.bilm_sampled < 0:
         raise config_lib.ConfigError(f"--bilm-sampled must be >= 0 (0: the full softmax). Received: {config.bilm_sampled}")
+    if config.bilm_at_output and not config.bilm:
+        raise config_lib.ConfigError("--bilm-at-output joins the BiLM's features to the tagger's output: it needs --bilm.")
     if config.bilm_learning_rate_multiplier != 1 and not (config.bilm and config.bilm_trainable):
         raise config_lib.ConfigError(
             "--bilm-learning-rate-multiplier sets the rate of a fine-tuned BiLM: it needs --bilm and --bilm-trainable. "

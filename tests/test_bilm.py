@@ -222,3 +222,22 @@ def test_the_output_bias_starts_at_the_training_texts_unigram_log_frequencies():
     np.testing.assert_allclose(forward[0, 0] - forward[0, 0].max(), np.log(counts / counts.max()), atol=1e-5)
     with pytest.raises(ValueError, match="must be < the vocabulary size 8. Received: id 9"):
         initialize_output_bias(model, [[5, 9]])
+
+
+def test_contextual_features_can_also_join_the_taggers_output(tmp_path, bilm):
+    layer = ContextualEmbedding(bilm)
+    model = seqkit.build_tagger(30, ["O", "B-X"], char_encoder=None, casing_dim=0, units=4, output_dropout=0.0,
+                                contextual_embedding=layer, contextual_at_output=True)
+    # The emission layer reads the BiLSTM's 2 x 4 units and the mixed BiLM features, from the one BiLM call.
+    assert model.get_layer("emissions").kernel.shape[0] == 8 + layer.output_dim
+    words = np.array([[5, 6, 7, 0]])
+    joined = keras.Model(model.input, model.get_layer("recurrent_and_contextual").output)
+    features = keras.Model(model.input, layer.output)
+    np.testing.assert_allclose(joined.predict({"words": words}, verbose=0)[..., 8:],
+                               features.predict({"words": words}, verbose=0),
+                               atol=1e-6)
+    model.save(tmp_path / "tagger.keras")
+    loaded = keras.saving.load_model(tmp_path / "tagger.keras")
+    np.testing.assert_array_equal(seqkit.decode_tags(loaded, {"words": words}), seqkit.decode_tags(model, {"words": words}))
+    with pytest.raises(ValueError, match="`contextual_at_output=True` needs a `contextual_embedding`"):
+        seqkit.build_tagger(30, ["O", "B-X"], char_encoder=None, casing_dim=0, units=4, contextual_at_output=True)

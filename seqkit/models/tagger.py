@@ -40,6 +40,7 @@ def build_tagger(
     constrain_transitions=True,
     tag_scheme="bio",
     contextual_embedding=None,
+    contextual_at_output=False,
     name="tagger",
 ):
     """Builds a functional tagger over `words`, `chars` and `casing` ids (see `TagFeaturizer`).
@@ -76,6 +77,8 @@ def build_tagger(
         contextual_embedding: an optional `ContextualEmbedding` over a BiLM whose
             vocabulary is the tagger's word vocabulary (char-aware BiLMs read
             the same `chars`); its features join the token features (ELMo).
+        contextual_at_output: also join them to the recurrent output, before
+            the emission layer (ELMo's "input and output" placement).
 
     Examples:
     >>> import numpy as np
@@ -127,7 +130,10 @@ def build_tagger(
             raise ValueError("The contextual embedding's BiLM must read word ids (and `chars` only with a character "
                              f"encoder). Received a BiLM with inputs {sorted(contextual_embedding.bilm.input)}")
         bilm_inputs = {"token_ids": words, "chars": inputs.get("chars")}
-        features.append(contextual_embedding({key: bilm_inputs[key] for key in contextual_embedding.bilm.input}))
+        contextual = contextual_embedding({key: bilm_inputs[key] for key in contextual_embedding.bilm.input})
+        features.append(contextual)
+    elif contextual_at_output:
+        raise ValueError("`contextual_at_output=True` needs a `contextual_embedding`. Received: None")
     x = features[0] if len(features) == 1 else keras.layers.Concatenate(name="token_features")(features)
     if embedding_dropout:
         x = keras.layers.Dropout(embedding_dropout, name="embedding_dropout")(x)
@@ -146,6 +152,8 @@ def build_tagger(
         return_sequences=True,
         name="recurrent_stack",
     )(x, mask=word_mask)
+    if contextual_at_output:
+        x = keras.layers.Concatenate(name="recurrent_and_contextual")([x, contextual])
     if output_dropout:
         x = keras.layers.Dropout(output_dropout, name="output_dropout")(x)
     emissions = keras.layers.Dense(len(tag_names), name="emissions", dtype=output_dtype())(x)
