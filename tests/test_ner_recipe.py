@@ -261,7 +261,7 @@ def test_bilm_pretrains_on_train_and_dev_text_only_and_its_tagger_exports(ner, u
 
     extra = write(tmp_path / "unlabeled.txt", "Paris is far from Berlin\nAnna met Peter\n\n")
     code = ner.main(user_arguments(user_files, "--bilm", "--bilm-units=8", "--bilm-layers=1", "--bilm-epochs=2",
-                                   "--bilm-chars", f"--bilm-text={extra}", "--bilm-sampled=5",
+                                   "--bilm-chars", f"--bilm-text={extra}", "--bilm-sampled=5", "--bilm-at-output",
                                    f"--workdir={tmp_path / 'run'}",
                                    f"--export-dir={tmp_path / 'exports'}"))
     assert code == 0
@@ -283,6 +283,9 @@ def test_bilm_options_are_checked(ner, user_files, tmp_path, capsys):
     assert code == 2 and "--bilm-layers must be >= 1. Received: 0" in capsys.readouterr().err
     code = ner.main(user_arguments(user_files, "--bilm", "--bilm-sampled=-3"))
     assert code == 2 and "--bilm-sampled must be >= 0 (0: the full softmax). Received: -3" in capsys.readouterr().err
+    code = ner.main(user_arguments(user_files, "--bilm-at-output"))
+    assert code == 2 and "--bilm-at-output joins the BiLM's features to the tagger's output: it needs --bilm" in (
+        capsys.readouterr().err)
     code = ner.main(user_arguments(user_files, "--bilm", "--bilm-learning-rate-multiplier=0.1"))
     assert code == 2 and "it needs --bilm and --bilm-trainable" in capsys.readouterr().err
     code = ner.main(user_arguments(user_files, "--bilm", "--bilm-trainable", "--bilm-learning-rate-multiplier=-1"))
