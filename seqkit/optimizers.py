@@ -64,7 +64,7 @@ class LazyAdam(keras.optimizers.Adam):
             if unknown:
                 raise ValueError(
                     "`learning_rate_multipliers` names variables that are not trained: "
-                    f"{unknown[:5]}{' ...' if len(unknown) > 5 else ''}. Trained variables: {paths[:5]} ..."
+                    f"{_first(unknown)}. Trained variables: {_first(paths)}"
                 )
         super().build(variables)
         # By index: on TensorFlow, `update_step` receives the backend variable, which has no `path`.
@@ -108,3 +108,8 @@ class LazyAdam(keras.optimizers.Adam):
         if self.learning_rate_multipliers:
             config["learning_rate_multipliers"] = dict(self.learning_rate_multipliers)
         return config
+
+
+def _first(names, count=5):
+    """The first `count` names, for an error message."""
+    return ", ".join(names[:count]) + (f" ... ({len(names)} in all)" if len(names) > count else "")
