@@ -98,6 +98,7 @@ class Config:
     pretrain_epochs: int = 5  # Maximum BiLM epochs (early-stopped on the dev text).
     pretrain_text: str | None = None  # More unlabeled text for the BiLM, one text per line (e.g. IMDB's unsup reviews).
     pretrain_sampled: int = 0  # Train the BiLM with a sampled softmax of this many words per batch (0: the full softmax).
+    pretrain_learning_rate_multiplier: float = 1.0  # The pretrained layers' rate as a multiple of --learning-rate.
     # --- Training ---
     batch_size: int = 32  # Examples per batch.
     epochs: int = 10  # Maximum passes over the training data.
@@ -278,9 +279,15 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True, strategy=
             naive_bayes_weights=prior,
             naive_bayes_scale=config.naive_bayes_scale,
         )
+        multipliers = None
         if language_model is not None:
-            seqkit.initialize_from_language_model(network, language_model)
-        return seqkit.compile_classifier(network, head=head, learning_rate=config.learning_rate, clipnorm=config.clipnorm)
+            pretrained = seqkit.initialize_from_language_model(network, language_model)
+            if config.pretrain_learning_rate_multiplier != 1:
+                # ULMFiT's discriminative fine-tuning: the pretrained layers move slower than the new ones.
+                multipliers = {variable.path: config.pretrain_learning_rate_multiplier
+                               for name in pretrained for variable in network.get_layer(name).trainable_variables}
+        return seqkit.compile_classifier(network, head=head, learning_rate=config.learning_rate,
+                                         clipnorm=config.clipnorm, learning_rate_multipliers=multipliers)
 
     search = None
     if config.tune_trials:  # Pick the stack's configuration on the dev set, then train it as configured.
@@ -445,6 +452,15 @@ def check_config(config):
         raise config_lib.ConfigError("--pretrain-lm fixes the stack's shape: use it without --tune-trials.")
     if config.pretrain_epochs < 1:
         raise config_lib.ConfigError(f"--pretrain-epochs must be >= 1. Received: {config.pretrain_epochs}")
+    if config.pretrain_learning_rate_multiplier != 1 and not config.pretrain_lm:
+        raise config_lib.ConfigError(
+            "--pretrain-learning-rate-multiplier sets the rate of the layers a pretrained LM started: it needs "
+            f"--pretrain-lm. Received: --pretrain-learning-rate-multiplier={config.pretrain_learning_rate_multiplier}"
+        )
+    if config.pretrain_learning_rate_multiplier < 0:
+        raise config_lib.ConfigError(
+            f"--pretrain-learning-rate-multiplier must be >= 0. Received: {config.pretrain_learning_rate_multiplier}"
+        )
     if config.pretrain_sampled < 0:
         raise config_lib.ConfigError(f"--pretrain-sampled must be >= 0 (0: the full softmax). Received: {config.pretrain_sampled}")
     if config.stack_c <= 0:

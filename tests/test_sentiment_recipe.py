@@ -105,14 +105,30 @@ def test_tune_trials_searches_the_stack_on_dev_and_trains_the_best(sentiment, mr
 
 
 @pytest.mark.slow  # Default-run budget (10 min on 2 cores); `pytest -m slow` runs it.
-def test_pretrain_lm_starts_the_classifier_from_a_bilm_of_the_training_text(sentiment, mr_files, tmp_path):
+def test_pretrain_lm_starts_the_classifier_from_a_bilm_of_the_training_text(sentiment, mr_files, tmp_path,
+                                                                           monkeypatch):
+    compiled = {}
+    compile_classifier = sentiment.seqkit.compile_classifier
+
+    def spy(model, **kwargs):
+        compiled.update(model=model, **kwargs)
+        return compile_classifier(model, **kwargs)
+
+    monkeypatch.setattr(sentiment.seqkit, "compile_classifier", spy)
     extra = tmp_path / "unlabeled.txt"
     extra.write_text("a film about films\nthe plot thickens\n")
     code = sentiment.main([f"--train={mr_files / 'train.csv'}", f"--test={mr_files / 'test.tsv'}",
                            "--text-column=review", "--label-column=sentiment", "--epochs=1", "--units=8",
                            "--embedding-dim=8", "--ngram-dim=0", "--pretrain-lm", "--pretrain-epochs=2",
+                           "--pretrain-learning-rate-multiplier=0.25",
                            f"--pretrain-text={extra}", f"--workdir={tmp_path / 'run'}", "--no-export"])
     assert code == 0
+    # The layers the BiLM started train at a quarter of the rate; the new head at the full rate.
+    model, multipliers = compiled["model"], compiled["learning_rate_multipliers"]
+    pretrained = model.get_layer("token_embedding").trainable_variables + model.get_layer(
+        "recurrent_stack").trainable_variables
+    assert set(multipliers) == {variable.path for variable in pretrained} and set(multipliers.values()) == {0.25}
+    assert any(variable.path not in multipliers for variable in model.trainable_variables)
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     pretraining = metrics["pretraining"]
     assert pretraining["texts"] == metrics["num_train"] + 2  # The training texts (labels unused) and the extra file.
@@ -125,6 +141,8 @@ def test_pretrain_lm_starts_the_classifier_from_a_bilm_of_the_training_text(sent
     (["--pretrain-lm", "--num-layers=2"], "use --num-layers=1"),
     (["--pretrain-lm", "--tune-trials=2"], "without --tune-trials"),
     (["--pretrain-lm", "--pretrain-sampled=-1"], "--pretrain-sampled must be >= 0 (0: the full softmax). Received: -1"),
+    (["--pretrain-learning-rate-multiplier=0.5"], "it needs --pretrain-lm"),
+    (["--pretrain-lm", "--pretrain-learning-rate-multiplier=-2"], "--pretrain-learning-rate-multiplier must be >= 0"),
 ])
 def test_pretrain_lm_options_are_checked(sentiment, options, message, capsys):
     assert sentiment.main(options) == 2

@@ -362,13 +362,17 @@ def _output_activation(head):
     return keras.layers.Activation("sigmoid", name="probabilities", dtype=output_dtype())  # Multilabel.
 
 
-def compile_classifier(model, head="binary", learning_rate=1e-3, clipnorm=1.0, jit_compile="auto"):
+def compile_classifier(
+    model, head="binary", learning_rate=1e-3, clipnorm=1.0, jit_compile="auto", learning_rate_multipliers=None
+):
     """Compiles with Adam, gradient clipping, and the head's loss and metrics.
 
     The optimizer is `LazyAdam`: Adam that updates only the embedding rows a
     batch uses (identical to Keras' Adam for every other weight). `clipnorm`
     clips each weight's gradient to that norm (Keras' `clipnorm`); 0 or None
-    turns clipping off.
+    turns clipping off. `learning_rate_multipliers` (variable path -> factor)
+    trains some weights at a multiple of `learning_rate`, e.g. the layers a
+    pretrained LM started at 0.25.
     """
     if head not in HEADS:
         raise ValueError(f"`head` must be one of {HEADS}. Received: head={head!r}")
@@ -384,7 +388,9 @@ def compile_classifier(model, head="binary", learning_rate=1e-3, clipnorm=1.0, j
         "multilabel": [keras.metrics.BinaryAccuracy(name="accuracy"), keras.metrics.AUC(name="auc", multi_label=True)],
         "regression": [keras.metrics.MeanAbsoluteError(name="mae")],
     }
-    optimizer = LazyAdam(learning_rate=learning_rate, clipnorm=clipnorm or None)
+    optimizer = LazyAdam(
+        learning_rate=learning_rate, clipnorm=clipnorm or None, learning_rate_multipliers=learning_rate_multipliers
+    )
     model.compile(optimizer=optimizer, loss=losses[head], metrics=metrics[head], jit_compile=jit_compile)
     return model
 
