@@ -24,6 +24,7 @@ Usage:
         --text-column=review --label-column=stars [--dev=my_dev.csv] [--encoding=latin-1]
     python recipes/sentiment.py --dataset=mr --tune-trials=8   # KerasTuner picks cell/units/layers/dropout on dev
     python recipes/sentiment.py --dataset=imdb --pretrain-lm   # start from a BiLM pretrained on the training text
+        [--pretrain-learning-rate-multiplier=0.25]             # and fine-tune its layers at a quarter of the rate
 
 Every config field below is a `--key=value` option; unknown keys and values of
 the wrong type are errors. Data is found through `--data-dir`,
