@@ -45,6 +45,19 @@ def load_recipe(name):
     return module
 
 
+def record_calls(monkeypatch, owner, name):
+    """Wraps `owner.<name>` so that the last call's model and keyword arguments land in the returned dict."""
+    calls = {}
+    function = getattr(owner, name)
+
+    def wrapper(model, **kwargs):
+        calls.update(model=model, **kwargs)
+        return function(model, **kwargs)
+
+    monkeypatch.setattr(owner, name, wrapper)
+    return calls
+
+
 TAGGED_SENTENCES = [["Alice", "went", "to", "Paris", "."], ["Bob", "saw", "the", "sea"],
                     ["Paris", "and", "Rome", "said", "hi"]]
 

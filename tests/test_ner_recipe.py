@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import load_recipe
+from conftest import load_recipe, record_calls
 
 # A tiny model, so the user-file runs take seconds.
 TINY = ["--epochs=1", "--units=4", "--word-embedding-dim=4", "--char-embedding-dim=4", "--char-hidden-dim=4",
@@ -293,14 +293,7 @@ def test_bilm_options_are_checked(ner, user_files, tmp_path, capsys):
 
 
 def test_a_fine_tuned_bilm_trains_at_its_own_rate(ner, user_files, tmp_path, monkeypatch):
-    compiled = {}
-    compile_tagger = ner.seqkit.compile_tagger
-
-    def spy(model, **kwargs):
-        compiled.update(model=model, **kwargs)
-        return compile_tagger(model, **kwargs)
-
-    monkeypatch.setattr(ner.seqkit, "compile_tagger", spy)
+    compiled = record_calls(monkeypatch, ner.seqkit, "compile_tagger")
     code = ner.main(user_arguments(user_files, "--bilm", "--bilm-units=8", "--bilm-layers=1", "--bilm-epochs=1",
                                    "--bilm-trainable", "--bilm-learning-rate-multiplier=0.1", "--epochs=1",
                                    f"--workdir={tmp_path / 'run'}", "--no-export"))

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, load_recipe
+from conftest import REPO, load_recipe, record_calls
 
 
 @pytest.fixture(scope="module")
@@ -107,14 +107,7 @@ def test_tune_trials_searches_the_stack_on_dev_and_trains_the_best(sentiment, mr
 @pytest.mark.slow  # Default-run budget (10 min on 2 cores); `pytest -m slow` runs it.
 def test_pretrain_lm_starts_the_classifier_from_a_bilm_of_the_training_text(sentiment, mr_files, tmp_path,
                                                                            monkeypatch):
-    compiled = {}
-    compile_classifier = sentiment.seqkit.compile_classifier
-
-    def spy(model, **kwargs):
-        compiled.update(model=model, **kwargs)
-        return compile_classifier(model, **kwargs)
-
-    monkeypatch.setattr(sentiment.seqkit, "compile_classifier", spy)
+    compiled = record_calls(monkeypatch, sentiment.seqkit, "compile_classifier")
     extra = tmp_path / "unlabeled.txt"
     extra.write_text("a film about films\nthe plot thickens\n")
     code = sentiment.main([f"--train={mr_files / 'train.csv'}", f"--test={mr_files / 'test.tsv'}",
