@@ -59,6 +59,24 @@ def test_one_token_sentences_are_left_out_and_an_all_short_corpus_is_an_error():
         seqkit.bidirectional_batches([[5], [6]])
 
 
+def test_training_takes_a_length_multiple_and_more_callbacks():
+    rows = [[5, 6, 7, 8, 9][: 2 + index % 4] for index in range(40)]
+    model = seqkit.build_bidirectional_language_model(12, embedding_dim=4, units=4, num_layers=1)
+    seqkit.compile_bidirectional_language_model(model)
+    epoch_ends = []
+
+    class EpochEnds(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            epoch_ends.append(epoch)
+
+    batches = seqkit.bidirectional_batches(rows, batch_size=8, length_multiple=4)
+    assert {batch[0]["token_ids"].shape[1] for batch in batches} <= {4, 5}  # 2-3 -> 4; 4-5 -> 5 (cut, never grown).
+    report = seqkit.models.bilm.train_bidirectional_language_model(
+        model, rows, rows[:8], epochs=2, batch_size=8, verbose=0, length_multiple=4, callbacks=[EpochEnds()]
+    )
+    assert report["epochs_run"] == 2 and epoch_ends == [0, 1]
+
+
 @pytest.mark.slow  # Default-run budget (10 min on 2 cores); `pytest -m slow` runs it.
 def test_a_bilm_learns_real_text_in_both_directions(shared_data):
     """Characters of CoNLL-2003 sentences: each direction beats the unigram model on held-out sentences."""

@@ -429,6 +429,16 @@ def test_bucketed_batches_docstring_example_and_empty_rows():
     assert empty[0][0]["words"].shape == (2, 1)  # At least one step.
 
 
+def test_bucketed_batches_keep_one_label_per_sentence_whole():
+    words = np.array([[4, 5, 6, 0], [7, 0, 0, 0], [8, 9, 0, 0]])
+    labels = np.array([1, 0, 1])
+    batches = BucketedBatches({"words": words}, labels, lengths=[3, 1, 2], batch_size=2, shuffle=False)
+    assert [(batch[0]["words"].shape, batch[1].tolist()) for batch in batches] == [((2, 3), [1, 0]), ((1, 2), [1])]
+    both = BucketedBatches({"words": words}, {"label": labels, "tags": words}, lengths=[3, 1, 2], batch_size=3,
+                           shuffle=False)
+    assert both[0][1]["label"].tolist() == [1, 0, 1] and both[0][1]["tags"].shape == (3, 3)
+
+
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="tf.data is how Keras feeds it on TensorFlow")
 def test_bucketed_batches_reach_fit_without_tf_data_autotuning():
     # Autotuning makes every epoch's end wait for its thread (see `seqkit.data.pipeline.prefetch`).

@@ -17,7 +17,8 @@ class BucketedBatches(keras.utils.PyDataset):
     Args:
         inputs: a dict of numpy arrays `(num_sentences, max_length, ...)`, padded with 0.
         targets: optional `(num_sentences, max_length)` array, padded with -1, or a
-            dict of such arrays (one per model output).
+            dict of such arrays (one per model output); a `(num_sentences,)` array
+            (one label per sentence, as a classifier takes) is batched uncut.
         lengths: the true length of each sentence.
         batch_size: sentences per batch.
         shuffle: reshuffle every epoch (training); `False` keeps the input order
@@ -101,8 +102,13 @@ class BucketedBatches(keras.utils.PyDataset):
         if self.targets is None:
             return (inputs,)
         if isinstance(self.targets, dict):
-            return inputs, {key: value[rows, :length] for key, value in self.targets.items()}
-        return inputs, self.targets[rows, :length]
+            return inputs, {key: _cut(value, rows, length) for key, value in self.targets.items()}
+        return inputs, _cut(self.targets, rows, length)
+
+
+def _cut(targets, rows, length):
+    """The batch's rows of `targets`, cut to `length` steps unless they are one label per sentence."""
+    return targets[rows] if np.ndim(targets) == 1 else targets[rows, :length]
 
 
 def default_length_multiple():

@@ -134,7 +134,9 @@ def bidirectional_targets(token_ids):
     return forward, backward
 
 
-def bidirectional_batches(token_ids, chars=None, batch_size=32, shuffle=True, seed=0, targets_as_inputs=False):
+def bidirectional_batches(
+    token_ids, chars=None, batch_size=32, shuffle=True, seed=0, targets_as_inputs=False, length_multiple=None
+):
     """Length-bucketed training batches for `build_bidirectional_language_model` (numpy, any backend).
 
     Args:
@@ -142,6 +144,8 @@ def bidirectional_batches(token_ids, chars=None, batch_size=32, shuffle=True, se
         chars: optional `(sentences, max_length, characters)` ids, for a char-aware BiLM.
         targets_as_inputs: also give the targets as inputs `forward_targets` and
             `backward_targets`, as `sampled_softmax_model` takes them.
+        length_multiple: round each batch's length up to a multiple of this
+            (`BucketedBatches`; None: its backend default).
     """
     from seqkit.data.bucketing import BucketedBatches
 
@@ -164,7 +168,9 @@ def bidirectional_batches(token_ids, chars=None, batch_size=32, shuffle=True, se
     targets = {"forward": forward[keep], "backward": backward[keep]}
     if targets_as_inputs:
         inputs.update({f"{direction}_targets": values for direction, values in targets.items()})
-    return BucketedBatches(inputs, targets, lengths[keep], batch_size=batch_size, shuffle=shuffle, seed=seed)
+    return BucketedBatches(
+        inputs, targets, lengths[keep], batch_size=batch_size, shuffle=shuffle, seed=seed, length_multiple=length_multiple
+    )
 
 
 def sampled_softmax_model(model, num_sampled=1024, seed=None):
@@ -233,7 +239,8 @@ def initialize_output_bias(model, token_ids):
 
 
 def train_bidirectional_language_model(model, train_ids, dev_ids=None, epochs=5, batch_size=32, patience=1, seed=0,
-                                       train_chars=None, dev_chars=None, verbose=2, num_sampled=None):
+                                       train_chars=None, dev_chars=None, verbose=2, num_sampled=None,
+                                       length_multiple=None, callbacks=()):
     """Fits a compiled BiLM on sentences of token ids, early-stopped on the dev loss with the best weights kept.
 
     Args:
@@ -244,6 +251,10 @@ def train_bidirectional_language_model(model, train_ids, dev_ids=None, epochs=5,
         num_sampled: train with a sampled softmax of this many words per batch
             (`sampled_softmax_model`, with `model`'s optimizer) instead of the
             full one: much faster over a large vocabulary. Dev losses stay exact.
+        length_multiple: round each batch's length up to a multiple of this. On
+            JAX each new length compiles a step, so long texts (reviews of
+            hundreds of words) train faster with a coarse multiple such as 64.
+        callbacks: more Keras callbacks for `fit`, e.g. `seqkit.training.TimeBudget`.
 
     Returns:
         A report: epochs run, the best epoch, seconds, tokens trained per
@@ -257,13 +268,13 @@ def train_bidirectional_language_model(model, train_ids, dev_ids=None, epochs=5,
         trained = sampled_softmax_model(model, num_sampled, seed=seed)
         trained.compile(optimizer=model.optimizer, loss={"forward": mean_token_loss, "backward": mean_token_loss},
                         jit_compile=model.jit_compile)
-    train = bidirectional_batches(train_ids, train_chars, batch_size, seed=seed, targets_as_inputs=sampled)
-    dev = None if dev_ids is None else bidirectional_batches(dev_ids, dev_chars, batch_size, seed=seed,
-                                                             targets_as_inputs=sampled)
+    options = dict(seed=seed, targets_as_inputs=sampled, length_multiple=length_multiple)
+    train = bidirectional_batches(train_ids, train_chars, batch_size, **options)
+    dev = None if dev_ids is None else bidirectional_batches(dev_ids, dev_chars, batch_size, **options)
     monitor = "loss" if dev is None else "val_loss"
     stop = keras.callbacks.EarlyStopping(monitor=monitor, patience=patience, restore_best_weights=True)
     start = time.time()
-    logs = trained.fit(train, validation_data=dev, epochs=epochs, callbacks=[stop], verbose=verbose).history
+    logs = trained.fit(train, validation_data=dev, epochs=epochs, callbacks=[stop, *callbacks], verbose=verbose).history
     best = int(np.argmin(logs[monitor]))
     return {
         "epochs_run": len(logs["loss"]),
