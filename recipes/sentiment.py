@@ -100,6 +100,8 @@ class Config:
     pretrain_text: str | None = None  # More unlabeled text for the BiLM, one text per line (e.g. IMDB's unsup reviews).
     pretrain_sampled: int = 0  # Train the BiLM with a sampled softmax of this many words per batch (0: the full softmax).
     pretrain_learning_rate_multiplier: float = 1.0  # The pretrained layers' rate as a multiple of --learning-rate.
+    pretrain_dropout: float | None = None  # The BiLM's dropout (None: --dropout).
+    pretrain_batch_size: int | None = None  # The BiLM's batch size (None: --batch-size).
     # --- Training ---
     batch_size: int = 32  # Examples per batch.
     epochs: int = 10  # Maximum passes over the training data.
@@ -393,13 +395,15 @@ def pretrain_language_model(config, preprocessor, texts, dev_texts):
 
     model = seqkit.build_bidirectional_language_model(
         preprocessor.vocabulary.size, embedding_dim=config.embedding_dim, cell=config.cell, units=config.units,
-        num_layers=1 if config.bidirectional else config.num_layers, dropout=config.dropout,
+        num_layers=1 if config.bidirectional else config.num_layers,
+        dropout=config.dropout if config.pretrain_dropout is None else config.pretrain_dropout,
     )
     seqkit.compile_bidirectional_language_model(model, clipnorm=config.clipnorm)
     train_ids = ids(texts)
     seqkit.models.bilm.initialize_output_bias(model, train_ids)  # Start from the unigram model.
     report = seqkit.models.bilm.train_bidirectional_language_model(
-        model, train_ids, ids(list(dev_texts)), epochs=config.pretrain_epochs, batch_size=config.batch_size,
+        model, train_ids, ids(list(dev_texts)), epochs=config.pretrain_epochs,
+        batch_size=config.pretrain_batch_size or config.batch_size,
         seed=config.seed, num_sampled=config.pretrain_sampled or None,
     )
     print(f"pretraining: {report}")
@@ -462,6 +466,16 @@ def check_config(config):
         raise config_lib.ConfigError(
             f"--pretrain-learning-rate-multiplier must be >= 0. Received: {config.pretrain_learning_rate_multiplier}"
         )
+    for option in ("pretrain_dropout", "pretrain_batch_size"):
+        if getattr(config, option) is not None and not config.pretrain_lm:
+            raise config_lib.ConfigError(
+                f"--{option.replace('_', '-')} sets how the BiLM trains: it needs --pretrain-lm. "
+                f"Received: --{option.replace('_', '-')}={getattr(config, option)}"
+            )
+    if config.pretrain_dropout is not None and not 0 <= config.pretrain_dropout < 1:
+        raise config_lib.ConfigError(f"--pretrain-dropout must be in [0, 1). Received: {config.pretrain_dropout}")
+    if config.pretrain_batch_size is not None and config.pretrain_batch_size < 1:
+        raise config_lib.ConfigError(f"--pretrain-batch-size must be >= 1. Received: {config.pretrain_batch_size}")
     if config.pretrain_sampled < 0:
         raise config_lib.ConfigError(f"--pretrain-sampled must be >= 0 (0: the full softmax). Received: {config.pretrain_sampled}")
     if config.stack_c <= 0:

@@ -46,13 +46,14 @@ def load_recipe(name):
 
 
 def record_calls(monkeypatch, owner, name):
-    """Wraps `owner.<name>` so that the last call's model and keyword arguments land in the returned dict."""
+    """Wraps `owner.<name>` so that the last call's first argument (as "model"), its other positional arguments
+    (as "args") and its keyword arguments land in the returned dict."""
     calls = {}
     function = getattr(owner, name)
 
-    def wrapper(model, **kwargs):
-        calls.update(model=model, **kwargs)
-        return function(model, **kwargs)
+    def wrapper(model, *args, **kwargs):
+        calls.update(model=model, args=args, **kwargs)
+        return function(model, *args, **kwargs)
 
     monkeypatch.setattr(owner, name, wrapper)
     return calls

@@ -108,14 +108,18 @@ def test_tune_trials_searches_the_stack_on_dev_and_trains_the_best(sentiment, mr
 def test_pretrain_lm_starts_the_classifier_from_a_bilm_of_the_training_text(sentiment, mr_files, tmp_path,
                                                                            monkeypatch):
     compiled = record_calls(monkeypatch, sentiment.seqkit, "compile_classifier")
+    built = record_calls(monkeypatch, sentiment.seqkit, "build_bidirectional_language_model")
+    trained = record_calls(monkeypatch, sentiment.seqkit.models.bilm, "train_bidirectional_language_model")
     extra = tmp_path / "unlabeled.txt"
     extra.write_text("a film about films\nthe plot thickens\n")
     code = sentiment.main([f"--train={mr_files / 'train.csv'}", f"--test={mr_files / 'test.tsv'}",
                            "--text-column=review", "--label-column=sentiment", "--epochs=1", "--units=8",
                            "--embedding-dim=8", "--ngram-dim=0", "--pretrain-lm", "--pretrain-epochs=2",
-                           "--pretrain-learning-rate-multiplier=0.25",
-                           f"--pretrain-text={extra}", f"--workdir={tmp_path / 'run'}", "--no-export"])
+                           "--pretrain-learning-rate-multiplier=0.25", "--pretrain-dropout=0.2",
+                           "--pretrain-batch-size=16", f"--pretrain-text={extra}", f"--workdir={tmp_path / 'run'}",
+                           "--no-export"])
     assert code == 0
+    assert built["dropout"] == 0.2 and trained["batch_size"] == 16  # The BiLM's own; the classifier keeps 0.0 and 32.
     # The layers the BiLM started train at a quarter of the rate; the new head at the full rate.
     model, multipliers = compiled["model"], compiled["learning_rate_multipliers"]
     pretrained = model.get_layer("token_embedding").trainable_variables + model.get_layer(
@@ -136,6 +140,10 @@ def test_pretrain_lm_starts_the_classifier_from_a_bilm_of_the_training_text(sent
     (["--pretrain-lm", "--pretrain-sampled=-1"], "--pretrain-sampled must be >= 0 (0: the full softmax). Received: -1"),
     (["--pretrain-learning-rate-multiplier=0.5"], "it needs --pretrain-lm"),
     (["--pretrain-lm", "--pretrain-learning-rate-multiplier=-2"], "--pretrain-learning-rate-multiplier must be >= 0"),
+    (["--pretrain-dropout=0.2"], "--pretrain-dropout sets how the BiLM trains: it needs --pretrain-lm"),
+    (["--pretrain-batch-size=64"], "--pretrain-batch-size sets how the BiLM trains: it needs --pretrain-lm"),
+    (["--pretrain-lm", "--pretrain-dropout=1"], "--pretrain-dropout must be in [0, 1). Received: 1.0"),
+    (["--pretrain-lm", "--pretrain-batch-size=0"], "--pretrain-batch-size must be >= 1. Received: 0"),
 ])
 def test_pretrain_lm_options_are_checked(sentiment, options, message, capsys):
     assert sentiment.main(options) == 2
