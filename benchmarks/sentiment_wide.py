@@ -39,17 +39,38 @@ STACK_ORDERS, STACK_BUCKETS, STACK_C = (1, 2, 3), 2_000_000, 0.1  # --stack-ngra
 # === prepare (TensorFlow: the recipe's own data path) ===
 
 
-def prepare(directory, seeds, data_dir=None):
-    import seqkit
-    from seqkit.data import splits
-    from seqkit.layers.ngram_embedding import NgramEmbedding
-
+def recipe_data(data_dir):
+    """The sentiment recipe's IMDB config and data."""
     sys.path.insert(0, str(HERE))
     from sentiment import load_recipe
 
     recipe = load_recipe()
     config = recipe.Config(dataset="imdb", max_length=MAX_LENGTH, data_dir=data_dir)
-    data = recipe.load_data(config)
+    return config, recipe.load_data(config)
+
+
+def nbsvm_logits(train_ids, train_y, vocabulary_size, orders, parts):
+    """NBSVM fit as the recipe's `--stack-nbsvm` fits it, and its logit (the n-gram weights summed) on each part."""
+    import seqkit
+    from seqkit.layers.ngram_embedding import NgramEmbedding
+
+    weights = seqkit.nbsvm_weights(
+        (train_ids[begin : begin + 1024] for begin in range(0, len(train_ids), 1024)), train_y, 2, vocabulary_size,
+        orders=orders, num_buckets=STACK_BUCKETS, C=STACK_C,
+    )
+    ngrams = NgramEmbedding(vocabulary_size, 1, orders=orders, num_buckets=STACK_BUCKETS, combiner="sum", binary=True,
+                            trainable=False)
+    ngrams.build((None, None))
+    ngrams.embedding.embeddings.assign(weights)
+    return [np.concatenate([np.asarray(ngrams(ids[begin : begin + 512])).reshape(-1)
+                            for begin in range(0, len(ids), 512)]) for ids in parts]
+
+
+def prepare(directory, seeds, data_dir=None):
+    import seqkit
+    from seqkit.data import splits
+
+    config, data = recipe_data(data_dir)
     texts, names = data.train
     test_texts, test_names = data.test
     tokenizer = seqkit.get_tokenizer({"type": config.tokenizer, "lowercase": config.lowercase})
@@ -94,26 +115,49 @@ def prepare(directory, seeds, data_dir=None):
             got = padded[begin : begin + 4096, : expected.shape[1]]
             if not np.array_equal(expected, got) or padded[begin : begin + 4096, expected.shape[1] :].any():
                 raise AssertionError(f"seed {seed}: the ids of texts {begin}.. differ from the recipe's preprocessor")
-        train_ids, train_y = padded[train_index], labels.encode(names)[train_index]
-        weights = seqkit.nbsvm_weights(
-            (train_ids[begin : begin + 1024] for begin in range(0, len(train_ids), 1024)), train_y, 2,
-            vocabulary.size, orders=STACK_ORDERS, num_buckets=STACK_BUCKETS, C=STACK_C,
+        dev_logits, test_logits = nbsvm_logits(
+            padded[train_index], labels.encode(names)[train_index], vocabulary.size, STACK_ORDERS,
+            (padded[dev_index], padded[len(texts) :]),
         )
-        ngrams = NgramEmbedding(vocabulary.size, 1, orders=STACK_ORDERS, num_buckets=STACK_BUCKETS, combiner="sum",
-                                binary=True, trainable=False)
-        ngrams.build((None, None))
-        ngrams.embedding.embeddings.assign(weights)
-
-        def ngram_logits(ids):
-            return np.concatenate([np.asarray(ngrams(ids[begin : begin + 512])).reshape(-1)
-                                   for begin in range(0, len(ids), 512)])
-
         np.savez_compressed(
             directory / f"seed{seed}.npz", table=table, train_index=train_index, dev_index=dev_index,
-            nbsvm_dev=ngram_logits(padded[dev_index]), nbsvm_test=ngram_logits(padded[len(texts) :]),
+            nbsvm_dev=dev_logits, nbsvm_test=test_logits,
             vocabulary_size=vocabulary.size,
         )
         print(f"seed {seed}: vocabulary {vocabulary.size}, ids checked against the recipe's preprocessor", flush=True)
+
+
+def prepare_chars(directory, seeds, data_dir=None):
+    """NBSVM over character 1-6-grams per seed, as the recipe's `--stack-chars` adds it to the stack."""
+    import seqkit
+
+    config, data = recipe_data(data_dir)
+    (texts, names), (test_texts, _) = data.train, data.test
+    labels = np.load(directory / "ids.npz")["labels"]
+    tokenizer = seqkit.get_tokenizer({"type": "char", "lowercase": config.lowercase})
+    orders = tuple(range(1, config.stack_char_order + 1))
+    for seed in seeds:
+        own = np.load(directory / f"seed{seed}.npz")
+        train_texts = [texts[index] for index in own["train_index"]]
+        preprocessor = seqkit.TextPreprocessor(  # The recipe's: truncated near 800 words' worth of characters.
+            tokenizer, seqkit.Vocabulary.build(tokenizer.iter_tokenize(train_texts), max_size=1000),
+            max_length=8 * MAX_LENGTH,
+        )
+
+        def ids(some_texts):
+            padded = np.zeros((len(some_texts), 8 * MAX_LENGTH), "int32")
+            for begin in range(0, len(some_texts), 1024):
+                batch = preprocessor(some_texts[begin : begin + 1024]).numpy()
+                padded[begin : begin + len(batch), : batch.shape[1]] = batch
+            return padded
+
+        dev_logits, test_logits = nbsvm_logits(
+            ids(train_texts), labels[own["train_index"]], preprocessor.vocabulary.size, orders,
+            (ids([texts[index] for index in own["dev_index"]]), ids(list(test_texts))),
+        )
+        np.savez_compressed(directory / f"seed{seed}_chars.npz", nbsvm_dev=dev_logits, nbsvm_test=test_logits)
+        print(f"seed {seed}: character NBSVM, test accuracy of its sign "
+              f"{((test_logits > 0) == labels[len(texts):]).mean():.4f}", flush=True)
 
 
 # === train (any backend; no TensorFlow needed) ===
@@ -223,7 +267,7 @@ def train(directory, out, seed, pretrain, units, embedding_dim, bilm_dropout, bi
 # === stack (the regression of seqkit.stack_ngram_logit) ===
 
 
-def stack(directory, out, results=HERE / "results" / "imdb_wide.json"):
+def stack(directory, out, results=HERE / "results" / "imdb_wide.json", chars=False):
     from sklearn.linear_model import LogisticRegression
 
     every = np.load(directory / "ids.npz")
@@ -234,12 +278,16 @@ def stack(directory, out, results=HERE / "results" / "imdb_wide.json"):
         seed, logits = report["seed"], np.load(path.with_suffix(".npz"))
         own = np.load(directory / f"seed{seed}.npz")
         dev_y, test_y = labels[own["dev_index"]], labels[num_train:]
-        dev = np.stack([logits["dev"], own["nbsvm_dev"]], axis=1).astype("float64")
-        test = np.stack([logits["test"], own["nbsvm_test"]], axis=1).astype("float64")
+        columns = [(logits["dev"], logits["test"]), (own["nbsvm_dev"], own["nbsvm_test"])]
+        if chars:  # The recipe's --stack-chars: character NBSVM's logit as a third column.
+            char_logits = np.load(directory / f"seed{seed}_chars.npz")
+            columns.append((char_logits["nbsvm_dev"], char_logits["nbsvm_test"]))
+        dev, test = (np.stack([column[part] for column in columns], axis=1).astype("float64") for part in (0, 1))
         regression = LogisticRegression(C=1.0, max_iter=1000).fit(dev, dev_y)  # stack_ngram_logit's.
         report["test_accuracy"] = float(regression.score(test, test_y))
         report["nbsvm_test_accuracy"] = float(((own["nbsvm_test"] > 0) == test_y).mean())
         report["stacking_weights"] = regression.coef_.ravel().round(4).tolist()
+        report["dev_accuracy"] = float(regression.score(dev, dev_y))
         runs_by_name[path.stem] = report
         print(f"{path.stem}: stacked {report['test_accuracy']:.4f}, network alone "
               f"{report['test_accuracy_network_alone']:.4f}, best epoch {report['best_epoch']}")
@@ -258,11 +306,12 @@ def stack(directory, out, results=HERE / "results" / "imdb_wide.json"):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("step", choices=("prepare", "train", "stack"))
+    parser.add_argument("step", choices=("prepare", "chars", "train", "stack"))
     parser.add_argument("data", type=Path)
     parser.add_argument("out", type=Path, nargs="?")
     parser.add_argument("--seeds", default="0,1,2", help="prepare: the seeds to prepare")
     parser.add_argument("--data-dir", help="prepare: the folder holding aclImdb/ (default: the recipe's search)")
+    parser.add_argument("--chars", action="store_true", help="stack: add the character NBSVM of the chars step")
     parser.add_argument("--results", type=Path, default=HERE / "results" / "imdb_wide.json", help="stack: the JSON written")
     parser.add_argument("--examples", type=int, help="train: only the first this many training and test reviews")
     parser.add_argument("--seed", type=int, default=0)
@@ -282,12 +331,14 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.step == "prepare":
         prepare(args.data, [int(seed) for seed in args.seeds.split(",")], args.data_dir)
+    elif args.step == "chars":
+        prepare_chars(args.data, [int(seed) for seed in args.seeds.split(",")], args.data_dir)
     elif args.step == "train":
         train(args.data, args.out, args.seed, args.pretrain, args.units, args.embedding_dim, args.bilm_dropout,
               args.bilm_epochs, args.bilm_batch_size, args.bilm_minutes, args.batch_size, args.epochs, args.minutes,
               args.length_multiple, args.learning_rate, args.pretrain_learning_rate_multiplier, args.examples)
     else:
-        stack(args.data, args.out, args.results)
+        stack(args.data, args.out, args.results, args.chars)
 
 
 if __name__ == "__main__":

@@ -64,7 +64,7 @@ def test_prepare_gives_each_seed_the_recipes_split_ids_and_nbsvm_logits(prepared
 
 
 def test_train_writes_logits_that_stack_with_nbsvm(prepared, tmp_path):
-    wide, _, data = prepared
+    wide, root, data = prepared
     out = tmp_path / "out"
     options = ["--units=4", "--embedding-dim=4", "--epochs=1", "--bilm-epochs=1", "--batch-size=8",
                "--length-multiple=8"]
@@ -84,3 +84,10 @@ def test_train_writes_logits_that_stack_with_nbsvm(prepared, tmp_path):
     for run in runs.values():  # NBSVM separates the cue words; weighed on the 6 dev reviews, the stack keeps most.
         assert run["nbsvm_test_accuracy"] == 1.0 and run["test_accuracy"] >= 0.9
         assert len(run["stacking_weights"]) == 2
+
+    # The recipe's --stack-chars: NBSVM over character 1-6-grams, a third column.
+    wide.main(["chars", str(data), "--seeds=1", f"--data-dir={root}"])
+    chars = np.load(data / "seed1_chars.npz")
+    assert chars["nbsvm_dev"].shape == (6,) and ((chars["nbsvm_test"] > 0) == test_y).all()
+    runs = wide.stack(data, out, tmp_path / "results.json", chars=True)
+    assert [len(run["stacking_weights"]) for run in runs.values()] == [3, 3]

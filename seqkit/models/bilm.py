@@ -253,7 +253,7 @@ def train_bidirectional_language_model(model, train_ids, dev_ids=None, epochs=5,
             full one: much faster over a large vocabulary. Dev losses stay exact.
         length_multiple: round each batch's length up to a multiple of this. On
             JAX each new length compiles a step, so long texts (reviews of
-            hundreds of words) train faster with a coarse multiple such as 64.
+            hundreds of words) train faster with a coarse multiple such as 128.
         callbacks: more Keras callbacks for `fit`, e.g. `seqkit.training.TimeBudget`.
 
     Returns:
