@@ -39,7 +39,16 @@ def pytest_collection_modifyitems(config, items):
 
 def load_recipe(name):
     """`recipes/<name>.py` as a module (recipes are scripts, not a package)."""
-    spec = importlib.util.spec_from_file_location(f"{name}_recipe", REPO / "recipes" / f"{name}.py")
+    return _load_script(f"{name}_recipe", REPO / "recipes" / f"{name}.py")
+
+
+def load_benchmark(name):
+    """`benchmarks/<name>.py` as a module."""
+    return _load_script(name, REPO / "benchmarks" / f"{name}.py")
+
+
+def _load_script(module_name, path):
+    spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -1,19 +1,14 @@
 """benchmarks/bilm_text.py: IMDB's training reviews as CoNLL-style tokenized sentences for the NER BiLM."""
 
-import importlib.util
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bilm_text():
-    spec = importlib.util.spec_from_file_location("bilm_text", ROOT / "benchmarks" / "bilm_text.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bilm_text")
 
 
 def test_split_sentences_breaks_at_sentence_ends_and_html_tags(bilm_text):

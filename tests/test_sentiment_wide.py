@@ -1,22 +1,18 @@
 """benchmarks/sentiment_wide.py: the recipe's IMDB data for a machine without TensorFlow, training, and the stack."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from conftest import load_benchmark
+
 WORDS = ["plot", "actor", "scene", "film", "story", "music", "end", "cast"]
 
 
 @pytest.fixture(scope="module")
 def wide():
-    spec = importlib.util.spec_from_file_location("sentiment_wide", ROOT / "benchmarks" / "sentiment_wide.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("sentiment_wide")
 
 
 @pytest.fixture(scope="module")
