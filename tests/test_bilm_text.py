@@ -1,6 +1,5 @@
 """benchmarks/bilm_text.py: IMDB's training reviews as CoNLL-style tokenized sentences for the NER BiLM."""
 
-
 import pytest
 
 from conftest import load_benchmark
