@@ -232,8 +232,9 @@ def train(directory, out, seed, pretrain, units, embedding_dim, bilm_dropout, bi
         report["initialized"] = seqkit.initialize_from_language_model(network, language_model)
         if pretrain_learning_rate_multiplier != 1:  # As the recipe's --pretrain-learning-rate-multiplier.
             report["pretrain_learning_rate_multiplier"] = pretrain_learning_rate_multiplier
-            multipliers = {variable.path: pretrain_learning_rate_multiplier
-                           for name in report["initialized"] for variable in network.get_layer(name).trainable_variables}
+            multipliers = seqkit.optimizers.layer_learning_rate_multipliers(
+                [network.get_layer(name) for name in report["initialized"]], pretrain_learning_rate_multiplier
+            )
     seqkit.compile_classifier(network, head="binary", learning_rate=learning_rate, clipnorm=1.0,
                               learning_rate_multipliers=multipliers)
 

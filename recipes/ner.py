@@ -364,8 +364,9 @@ def build_model(config, prepared, contextual_embedding=None):
     multipliers = None
     if contextual_embedding is not None and config.bilm_trainable and config.bilm_learning_rate_multiplier != 1:
         # ULMFiT's discriminative fine-tuning: the pretrained weights move slower than the tagger's.
-        multipliers = {variable.path: config.bilm_learning_rate_multiplier
-                       for variable in contextual_embedding.bilm.trainable_variables}
+        multipliers = seqkit.optimizers.layer_learning_rate_multipliers(
+            [contextual_embedding.bilm], config.bilm_learning_rate_multiplier
+        )
     seqkit.compile_tagger(
         model, learning_rate=config.learning_rate, clipnorm=config.clipnorm, learning_rate_multipliers=multipliers
     )

@@ -287,8 +287,9 @@ def train_and_evaluate(config, workdir, train, dev, test, export=True, strategy=
             pretrained = seqkit.initialize_from_language_model(network, language_model)
             if config.pretrain_learning_rate_multiplier != 1:
                 # ULMFiT's discriminative fine-tuning: the pretrained layers move slower than the new ones.
-                multipliers = {variable.path: config.pretrain_learning_rate_multiplier
-                               for name in pretrained for variable in network.get_layer(name).trainable_variables}
+                multipliers = seqkit.optimizers.layer_learning_rate_multipliers(
+                    [network.get_layer(name) for name in pretrained], config.pretrain_learning_rate_multiplier
+                )
         return seqkit.compile_classifier(network, head=head, learning_rate=config.learning_rate,
                                          clipnorm=config.clipnorm, learning_rate_multipliers=multipliers)
 

@@ -110,6 +110,19 @@ class LazyAdam(keras.optimizers.Adam):
         return config
 
 
+def layer_learning_rate_multipliers(layers, multiplier):
+    """`{variable path: multiplier}` over the trainable variables of `layers`, for `LazyAdam(learning_rate_multipliers=...)`.
+
+    Examples:
+    >>> import keras
+    >>> dense = keras.layers.Dense(2, name="dense")
+    >>> dense.build((None, 3))
+    >>> sorted(layer_learning_rate_multipliers([dense], 0.25).items())
+    [('dense/bias', 0.25), ('dense/kernel', 0.25)]
+    """
+    return {variable.path: multiplier for layer in layers for variable in layer.trainable_variables}
+
+
 def _first(names, count=5):
     """The first `count` names, for an error message."""
     return ", ".join(names[:count]) + (f" ... ({len(names)} in all)" if len(names) > count else "")
