@@ -28,8 +28,9 @@ def main(argv):
     scores = {}
     for split in ("dev", "test"):
         inputs = {key: prepared.features[split][key] for key in model.input}
-        lengths = [len(row) for row in prepared.sentences[split]]
+        lengths = [len(row) for row in prepared.rows(split)]  # Sentences, or joined ones with --document-context.
         predicted = seqkit.models.predict_tag_names(model, inputs, lengths, prepared.tag_names, config.tag_scheme)
+        predicted = prepared.unrows(split, predicted)
         scores[split] = seqkit.metrics.entity_scores(prepared.gold[split], predicted)
     result = {"workdir": str(workdir), **{f"{split}_f1": round(100 * s["f1"], 2) for split, s in scores.items()}}
     print(json.dumps(result))

@@ -20,6 +20,7 @@ Usage:
     python recipes/ner.py --char-encoder=none              # ablation: no character features
     python recipes/ner.py --word-vectors=glove.6B.100d.txt # pretrained word vectors
     python recipes/ner.py --bilm                           # ELMo-style features from a BiLM pretrained on train+dev text
+    python recipes/ner.py --document-context=40            # read up to 40 tokens of a document's consecutive sentences at once
 
 Every config field below is a `--key=value` option; unknown keys and values of
 the wrong type are errors.
@@ -44,7 +45,7 @@ import numpy as np
 import seqkit
 from seqkit import config as config_lib
 from seqkit import distribute
-from seqkit.data import conll, tag_schemes
+from seqkit.data import conll, documents, tag_schemes
 from seqkit.plots import plot_learning_curves
 
 DATASETS = {
@@ -77,6 +78,7 @@ class Config:
     char_hidden_dim: int = 100  # CNN filters, or LSTM units per direction.
     max_word_length: int = 20  # Characters kept per word.
     casing_dim: int = 8  # Casing-feature embedding width (0: off).
+    document_context: int = 0  # Read consecutive sentences of a document (-DOCSTART- to -DOCSTART-) as one sequence of up to this many tokens (0: each sentence alone).
     # --- Model ---
     cell: str = "lstm"  # "lstm", "gru", "simple" or "peephole" (LSTM with peephole connections).
     units: int = 100  # Units per recurrent layer and direction.
@@ -142,10 +144,11 @@ class Split:
     tags: list  # BIO or BIOES, as configured
     lines: list  # line of each sentence's first token
     path: str
+    documents: list  # document number of each sentence (a new one after each -DOCSTART-)
 
 
 def _read(path, scheme, config, target):
-    sentences, tags, lines = conll.read_conll(
+    sentences, tags, lines, documents = conll.read_conll(
         path,
         token_column=config.token_column,
         tag_column=config.tag_column,
@@ -153,8 +156,9 @@ def _read(path, scheme, config, target):
         scheme=scheme,
         target_scheme=target,
         return_lines=True,
+        return_documents=True,
     )
-    return Split(sentences, tags, lines, str(path))
+    return Split(sentences, tags, lines, str(path), documents)
 
 
 def load_data(config):
@@ -182,13 +186,18 @@ def load_data(config):
 def _head(split, count):
     if split is None or count >= len(split.sentences):
         return split
-    return Split(split.sentences[:count], split.tags[:count], split.lines[:count], split.path)
+    return Split(split.sentences[:count], split.tags[:count], split.lines[:count], split.path, split.documents[:count])
 
 
 def _carve_dev(train, fraction, seed):
     order = np.random.default_rng(seed).permutation(len(train.sentences))
     size = max(1, int(len(order) * fraction))
-    pick = lambda rows: Split(*([getattr(train, key)[i] for i in rows] for key in ("sentences", "tags", "lines")), train.path)  # noqa: E731
+
+    def pick(rows):
+        rows = sorted(rows)  # File order, so that --document-context joins only neighbouring sentences.
+        sentences, tags, lines, documents = ([getattr(train, key)[i] for i in rows] for key in ("sentences", "tags", "lines", "documents"))
+        return Split(sentences, tags, lines, train.path, documents)
+
     return pick(order[size:]), pick(order[:size])
 
 
@@ -231,12 +240,24 @@ class Prepared:
     tag_names: list
     word_vocabulary_size: int
     char_vocabulary_size: int
-    features: dict  # split -> {"words", "chars", "casing"} padded arrays
-    tag_ids: dict  # split -> (sentences, length) ids, -1 at padding
-    gold: dict  # split -> BIO tag lists, for scoring
-    sentences: dict  # split -> token lists
+    features: dict  # split -> {"words", "chars", "casing"} padded arrays, one row per sequence the model reads
+    tag_ids: dict  # split -> (rows, length) ids, -1 at padding
+    gold: dict  # split -> BIO tag lists, one per sentence, for scoring
+    sentences: dict  # split -> token lists, one per sentence
     featurizer: object = None  # the TagFeaturizer (None when loaded from arrays)
     embedding_matrix: object = None
+    groups: dict = None  # split -> sentence indices of each row (--document-context); None: a row per sentence
+
+    def rows(self, name, per_sentence=None):
+        """`per_sentence` lists (default: the tokens) of split `name`, joined into the rows the model reads."""
+        per_sentence = self.sentences[name] if per_sentence is None else per_sentence
+        return per_sentence if self.groups is None else documents.join_groups(per_sentence, self.groups[name])
+
+    def unrows(self, name, per_row):
+        """Per-row lists (such as predicted tags) of split `name`, cut back into sentences."""
+        if self.groups is None:
+            return per_row
+        return documents.split_groups(per_row, self.groups[name], [len(row) for row in self.sentences[name]])
 
 
 def prepare(config):
@@ -256,6 +277,18 @@ def prepare(config):
     index = {tag: i for i, tag in enumerate(tag_names)}
     named = {"train": train, "dev": dev, "test": test}
     ids = {name: tag_ids(named[name], index) for name in ("test", "dev", "train")}
+    groups = None
+    if config.document_context:
+        groups = {
+            name: documents.group_sentences([len(row) for row in split.sentences], split.documents, config.document_context)
+            for name, split in named.items()
+        }
+        ids = {name: _join_ids(ids[name], named[name].sentences, groups[name]) for name in named}
+        print(
+            "data: document context: "
+            + ", ".join(f"{len(named[name].sentences)} {name} sentences in {len(groups[name])} rows" for name in named)
+            + f" of up to {config.document_context} tokens"
+        )
     featurizer = seqkit.TagFeaturizer.build(
         train.sentences,
         min_word_freq=config.min_word_freq,
@@ -265,7 +298,11 @@ def prepare(config):
     )
     featurizer.word_vocabulary.require_tokens(train.path, config.min_word_freq, option="--min-word-freq")
     start = time.time()
-    features = {name: featurizer.encode(split.sentences) for name, split in named.items()}
+    rows = {
+        name: split.sentences if groups is None else documents.join_groups(split.sentences, groups[name])
+        for name, split in named.items()
+    }
+    features = {name: featurizer.encode(rows[name]) for name in named}
     print(
         f"data: {len(train.sentences)} train / {len(dev.sentences)} dev / {len(test.sentences)} test sentences; "
         f"{featurizer.word_vocabulary.size} words, {featurizer.char_vocabulary.size} characters, "
@@ -286,7 +323,17 @@ def prepare(config):
         sentences={name: split.sentences for name, split in named.items()},
         featurizer=featurizer,
         embedding_matrix=embedding_matrix,
+        groups=groups,
     )
+
+
+def _join_ids(ids, sentences, groups):
+    """Per-sentence tag ids (padded with -1) joined into per-group rows, padded with -1."""
+    rows = documents.join_groups([ids[row, : len(tokens)] for row, tokens in enumerate(sentences)], groups)
+    joined = np.full((len(rows), max(len(row) for row in rows)), -1, "int32")
+    for row, values in enumerate(rows):
+        joined[row, : len(values)] = values
+    return joined
 
 
 # === Training and evaluation (any backend) ===
@@ -297,7 +344,7 @@ def pretrain_bilm(config, prepared):
 
     The test sentences are never read. Returns `(ContextualEmbedding, report)`.
     """
-    sentences = prepared.sentences["train"] + prepared.sentences["dev"]
+    sentences = prepared.rows("train") + prepared.rows("dev")  # With --document-context, across sentences too.
     if config.bilm_text:
         from seqkit.data.readers import read_lines
 
@@ -390,12 +437,12 @@ def train_and_evaluate(config, prepared, workdir, strategy=None):
     def inputs(name):
         return {key: prepared.features[name][key] for key in model.input}
 
-    lengths = {name: [len(row) for row in rows] for name, rows in prepared.sentences.items()}
+    lengths = {name: [len(row) for row in prepared.rows(name)] for name in prepared.sentences}
     train_batches = BucketedBatches(
         inputs("train"), prepared.tag_ids["train"], lengths["train"],
         distribute.global_batch_size(config.batch_size, strategy), seed=config.seed,
     )
-    callbacks = [seqkit.EntityF1(inputs("dev"), prepared.gold["dev"], tag_names, scheme=config.tag_scheme)]
+    callbacks = [seqkit.EntityF1(inputs("dev"), prepared.rows("dev", prepared.gold["dev"]), tag_names, scheme=config.tag_scheme)]
     callbacks += seqkit.training_callbacks(
         workdir, monitor="val_f1", patience=config.patience, reduce_lr_patience=config.reduce_lr_patience
     )
@@ -404,30 +451,30 @@ def train_and_evaluate(config, prepared, workdir, strategy=None):
     train_seconds = time.time() - start
     logs, epochs_run = seqkit.training.run_history(workdir, history)  # Every epoch, across a resume.
 
-    def predict(name):
-        return seqkit.models.predict_tag_names(model, inputs(name), lengths[name], tag_names, config.tag_scheme)
+    def predict(name):  # One tag list per sentence, also with --document-context.
+        return prepared.unrows(name, seqkit.models.predict_tag_names(model, inputs(name), lengths[name], tag_names, config.tag_scheme))
 
     start = time.time()
     predicted = predict("test")
     decode_seconds = time.time() - start
     scores = seqkit.metrics.entity_scores(prepared.gold["test"], predicted)
     dev_scores = seqkit.metrics.entity_scores(prepared.gold["dev"], predict("dev"))
-    num_train = len(lengths["train"])
+    num_train = len(prepared.sentences["train"])
     summary = {
         "data": prepared.description,
         "test": scores,
         "dev": dev_scores,
         "f1": scores["f1"],
         "num_train": num_train,
-        "num_dev": len(lengths["dev"]),
-        "num_test": len(lengths["test"]),
+        "num_dev": len(prepared.sentences["dev"]),
+        "num_test": len(prepared.sentences["test"]),
         "tag_names": tag_names,
         "word_vocabulary_size": prepared.word_vocabulary_size,
         "epochs_run": epochs_run,
         "train_seconds": round(train_seconds, 1),
         # Includes the per-epoch dev decoding that early stopping needs.
         "train_sentences_per_second": round(num_train * len(history.epoch) / train_seconds, 1),
-        "decode_sentences_per_second": round(len(lengths["test"]) / decode_seconds, 1),
+        "decode_sentences_per_second": round(len(prepared.sentences["test"]) / decode_seconds, 1),
         "history": logs,
         "config": dataclasses.asdict(config),
         "predictions": predicted,
@@ -454,6 +501,10 @@ def check_config(config):
         {"tag_scheme": ("bio", "bioes"), "output": ("crf", "softmax"), "char_encoder": ("cnn", "lstm", "none"),
          "distribute": distribute.STRATEGIES, "precision": seqkit.training.PRECISIONS},
     )
+    if config.document_context < 0:
+        raise config_lib.ConfigError(
+            f"--document-context must be >= 0 (0: each sentence alone). Received: {config.document_context}"
+        )
     if config.bilm_chars and config.char_encoder == "none":
         raise config_lib.ConfigError("--bilm-chars reads the tagger's character ids: it needs a --char-encoder.")
     for option in ("bilm_units", "bilm_layers", "bilm_epochs"):

@@ -66,6 +66,16 @@ def test_docstart_and_whitespace_only_lines_break_sentences_without_empty_ones(t
     assert lines == [4, 9, 11]
 
 
+def test_document_numbers_change_at_each_docstart_after_a_sentence(tmp_path):
+    # A DOCSTART before any sentence, and two in a row, start no empty document.
+    text = "-DOCSTART- O\n\nA O\n\nB O\n-DOCSTART- O\n\n-DOCSTART- O\nC O\n\n-DOCSTART- O\nD O\n\nE O\n"
+    sentences, _, lines, documents = read_conll(_write(tmp_path, text), return_lines=True, return_documents=True)
+    assert sentences == [["A"], ["B"], ["C"], ["D"], ["E"]]
+    assert documents == [0, 0, 1, 2, 2]
+    _, _, documents = read_conll(_write(tmp_path, "A O\n\nB O\n"), return_documents=True)
+    assert documents == [0, 0]  # No DOCSTART: one document.
+
+
 def test_crlf_line_endings(tmp_path):
     sentences, tags = read_conll(_write(tmp_path, "A O\r\nB B-LOC\r\n\r\nC O\r\n"), scheme="bio")
     assert sentences == [["A", "B"], ["C"]] and tags == [["O", "B-LOC"], ["O"]]
@@ -235,6 +245,14 @@ def test_conll2003_raw_iob1_and_line_numbers(shared_data):
     # Read as BIO, the IOB1 file fails on its first stray I- tag, with the file and line.
     with pytest.raises(DataError, match=r"eng\.testb, line 3: malformed BIO tag 'I-LOC' \(token 'JAPAN'\)"):
         read_conll(path, scheme="bio")
+
+
+@pytest.mark.parametrize("name, documents", [("eng.train", 946), ("eng.testa", 216), ("eng.testb", 231)])
+def test_conll2003_documents(shared_data, name, documents):
+    """One document per -DOCSTART- line (SOURCE.md's counts), numbered in file order."""
+    _, _, numbers = read_conll(shared_data / "conll2003" / name, return_documents=True)
+    assert numbers[0] == 0 and numbers[-1] == documents - 1
+    assert all(b - a in (0, 1) for a, b in zip(numbers, numbers[1:]))
 
 
 @pytest.mark.parametrize(

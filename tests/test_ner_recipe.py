@@ -306,3 +306,39 @@ def test_a_fine_tuned_bilm_trains_at_its_own_rate(ner, user_files, tmp_path, mon
     assert "crf/transitions" in {variable.path for variable in model.trainable_variables} - set(multipliers)
     assert any("mix_logits" in variable.path for variable in model.trainable_variables if variable.path not in multipliers)
     assert model.optimizer.learning_rate_multipliers == multipliers
+
+
+# === Document context ===
+
+
+def test_document_context_reads_neighbouring_sentences_together_and_scores_per_sentence(ner, user_files, tmp_path):
+    from seqkit.data import conll
+
+    config = ner.Config(train=str(user_files / "train.conll"), dev=str(user_files / "dev.conll"),
+                        test=str(user_files / "test.conll"), tag_column=2, document_context=12)
+    prepared = ner.prepare(config)
+    # Train: 20 sentences of 6, 5, 6, 4, 3 tokens (one document) packed greedily into rows of <= 12 tokens.
+    assert prepared.groups["train"][:5] == [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]]
+    assert len(prepared.groups["train"]) == 10 and prepared.groups["dev"] == [[0, 1]]
+    words, ids = prepared.features["train"]["words"], prepared.tag_ids["train"]
+    assert words.shape[0] == ids.shape[0] == 10
+    assert prepared.rows("train")[0] == [token for token, _ in TRAIN_SENTENCES[0] + TRAIN_SENTENCES[1]]
+    index = {tag: i for i, tag in enumerate(prepared.tag_names)}
+    expected = [index[tag] for tag in ["B-PER", "E-PER", "O", "O", "S-LOC", "O", "S-PER", "O", "O", "B-LOC", "E-LOC"]]
+    assert ids[0].tolist() == expected + [-1] * (ids.shape[1] - 11)
+    assert prepared.unrows("test", prepared.rows("test", prepared.gold["test"])) == prepared.gold["test"]
+
+    code = ner.main(user_arguments(user_files, "--document-context=12", "--bilm", "--bilm-units=8", "--bilm-layers=1",
+                                   "--bilm-epochs=1", f"--workdir={tmp_path / 'run'}", "--no-export"))
+    assert code == 0
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert (metrics["num_train"], metrics["num_dev"], metrics["num_test"]) == (20, 2, 3)  # Still sentences.
+    assert metrics["bilm"]["sentences"] == 10 + 1  # The BiLM read the joined train and dev rows.
+    sentences, predicted = conll.read_conll(tmp_path / "run" / "test_predictions.conll", tag_column=2)
+    assert sentences == [[token for token, _ in row] for row in TEST_SENTENCES]
+    assert [len(row) for row in predicted] == [4, 5, 2]
+
+
+def test_document_context_is_checked(ner, user_files, capsys):
+    code = ner.main(user_arguments(user_files, "--document-context=-1"))
+    assert code == 2 and "--document-context must be >= 0 (0: each sentence alone). Received: -1" in capsys.readouterr().err

@@ -8,7 +8,7 @@ tag-scheme tools, `BucketedBatches`) load without TensorFlow; the tokenizers,
 import importlib
 
 _SUBMODULES = (
-    "adding_problem", "bucketing", "casing", "conll", "datasets", "dates", "errors", "labels", "pipeline", "preprocessor", "readers", "splits",
+    "adding_problem", "bucketing", "casing", "conll", "datasets", "dates", "documents", "errors", "labels", "pipeline", "preprocessor", "readers", "splits",
     "tag_features", "tag_schemes", "text_windows", "tokenizers", "vocabulary", "word_vectors",
 )
 _NAMES = {

@@ -36,6 +36,7 @@ def read_conll(
     target_scheme="bio",
     separator=None,
     return_lines=False,
+    return_documents=False,
 ):
     """Reads a CoNLL column file into `(sentences, tags)`: lists of token lists and tag lists.
 
@@ -59,9 +60,13 @@ def read_conll(
             explicit separator (e.g. "\\t") tokens may hold spaces and cells are stripped.
         return_lines: also return a third list: the line number of each sentence's
             first token, so later checks can name a line.
+        return_documents: also return the document number of each sentence (0 for the
+            sentences before the second `-DOCSTART-`, then 1, ...), for models that
+            read a sentence together with its neighbours (`seqkit.data.documents`).
 
     Returns:
-        `(sentences, tags)`, or `(sentences, tags, lines)` with `return_lines=True`.
+        `(sentences, tags)`, followed by `lines` with `return_lines=True` and then by
+        `documents` with `return_documents=True`.
     """
     _check_column(token_column, "token_column")
     _check_column(tag_column, "tag_column")
@@ -74,8 +79,9 @@ def read_conll(
             raise ValueError("`target_scheme` must be 'bio' or 'bioes': IOB1 is an input scheme only.")
     path = Path(os.fspath(path)).expanduser()
 
-    sentences, tags, lines = [], [], []
+    sentences, tags, lines, documents = [], [], [], []
     tokens, labels, first_line = [], [], None
+    document = 0  # Bumped by each DOCSTART after the first sentence.
     columns = None  # (count, line number) of the first data row.
 
     def end_sentence():
@@ -85,6 +91,7 @@ def read_conll(
             if tag_column is not None:
                 tags.append(labels)
             lines.append(first_line)
+            documents.append(document)
         tokens, labels, first_line = [], [], None
 
     for number, line in readers.iter_lines(path, encoding=encoding, skip_empty=False):
@@ -96,6 +103,8 @@ def read_conll(
             cells = [cell.strip() for cell in cells]
         if cells[0] == DOCSTART or (separator is not None and cells[0].split()[:1] == [DOCSTART]):
             end_sentence()
+            if sentences and documents[-1] == document:
+                document += 1
             continue
         if columns is None:
             columns = (len(cells), number)
@@ -143,7 +152,7 @@ def read_conll(
                 )
             tags[index] = tag_schemes.convert(sentence_tags, scheme, target_scheme)
     result = (sentences, tags if tag_column is not None else None)
-    return result + (lines,) if return_lines else result
+    return result + ((lines,) if return_lines else ()) + ((documents,) if return_documents else ())
 
 
 def write_conll(path, sentences, *tag_columns, separator=" ", encoding="utf-8"):
