@@ -7,6 +7,7 @@ Usage (from the repository root, with SEQKIT_DATA_DIR pointing at the datasets):
     python benchmarks/ner.py conll2002     # CoNLL-2002 Spanish test F1, recipe vs crfsuite
     python benchmarks/ner.py bilm          # CoNLL-2003: --bilm (ELMo-style features) against from scratch
     python benchmarks/ner.py bilm_imdb     # the same, the BiLM also reading IMDB's training reviews (6.2 M tokens)
+    python benchmarks/ner.py bilm_doc      # --bilm with --document-context=40, against from scratch with it
     python benchmarks/ner.py table         # regenerate the NER tables in benchmarks/README.md
 
 `SEQKIT_BENCHMARK_SEEDS=0` runs a subset of the seeds (0,1,2 by default). Each
@@ -49,10 +50,18 @@ CONFIGS = {
         ],
         "crf, from scratch (same run as the IMDB-text BiLM)": ["--dataset=conll2003"],
     },
+    # Both read a document's neighbouring sentences together (rows of <= 40 tokens); the BiLM learns across
+    # sentences too. Rows hold ~2 sentences, so its epochs have half the updates: 10 epochs, not 5.
+    "bilm_doc": {
+        "crf + BiLM features, document context 40": [
+            "--dataset=conll2003", "--bilm", "--document-context=40", "--bilm-epochs=10",
+        ],
+        "crf, document context 40, from scratch (same run)": ["--dataset=conll2003", "--document-context=40"],
+    },
 }
 DATASET = {
     "conll2003": "conll2003", "ablations": "conll2003", "conll2002": "conll2002-es", "bilm": "conll2003",
-    "bilm_imdb": "conll2003",
+    "bilm_imdb": "conll2003", "bilm_doc": "conll2003",
 }
 BASELINE_TASKS = ("conll2003", "conll2002")
 BEGIN, END = "<!-- ner:begin -->", "<!-- ner:end -->"
@@ -145,7 +154,7 @@ def render_tables():
         "|---|---|---|---|---|---|---|---|",
     ]
     dates, cpus = set(), set()
-    for task in ("conll2003", "ablations", "conll2002", "bilm", "bilm_imdb"):
+    for task in ("conll2003", "ablations", "conll2002", "bilm", "bilm_imdb", "bilm_doc"):
         path = RESULTS / f"ner_{task}.json"
         if not path.exists():
             continue
