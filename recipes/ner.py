@@ -20,7 +20,7 @@ Usage:
     python recipes/ner.py --char-encoder=none              # ablation: no character features
     python recipes/ner.py --word-vectors=glove.6B.100d.txt # pretrained word vectors
     python recipes/ner.py --bilm                           # ELMo-style features from a BiLM pretrained on train+dev text
-    python recipes/ner.py --document-context=40            # read up to 40 tokens of a document's consecutive sentences at once
+    python recipes/ner.py --document-context=40            # a document's neighbouring sentences, read together
 
 Every config field below is a `--key=value` option; unknown keys and values of
 the wrong type are errors.
@@ -82,7 +82,7 @@ class Config:
     char_hidden_dim: int = 100  # CNN filters, or LSTM units per direction.
     max_word_length: int = 20  # Characters kept per word.
     casing_dim: int = 8  # Casing-feature embedding width (0: off).
-    document_context: int = 0  # Read consecutive sentences of a document (-DOCSTART- to -DOCSTART-) as one sequence of up to this many tokens (0: each sentence alone).
+    document_context: int = 0  # Read a document's consecutive sentences as one row of up to this many tokens (0: each sentence alone).
     # --- Model ---
     cell: str = "lstm"  # "lstm", "gru", "simple" or "peephole" (LSTM with peephole connections).
     units: int = 100  # Units per recurrent layer and direction.
@@ -199,7 +199,8 @@ def _carve_dev(train, fraction, seed):
 
     def pick(rows):
         rows = sorted(rows)  # File order, so that --document-context joins only neighbouring sentences.
-        sentences, tags, lines, documents = ([getattr(train, key)[i] for i in rows] for key in ("sentences", "tags", "lines", "documents"))
+        columns = ([getattr(train, key)[i] for i in rows] for key in ("sentences", "tags", "lines", "documents"))
+        sentences, tags, lines, documents = columns
         return Split(sentences, tags, lines, train.path, documents)
 
     return pick(order[size:]), pick(order[:size])
@@ -284,7 +285,9 @@ def prepare(config):
     groups = None
     if config.document_context:
         groups = {
-            name: documents.group_sentences([len(row) for row in split.sentences], split.documents, config.document_context)
+            name: documents.group_sentences(
+                [len(row) for row in split.sentences], split.documents, config.document_context
+            )
             for name, split in named.items()
         }
         ids = {name: _join_ids(ids[name], named[name].sentences, groups[name]) for name in named}
@@ -446,7 +449,8 @@ def train_and_evaluate(config, prepared, workdir, strategy=None):
         inputs("train"), prepared.tag_ids["train"], lengths["train"],
         distribute.global_batch_size(config.batch_size, strategy), seed=config.seed,
     )
-    callbacks = [seqkit.EntityF1(inputs("dev"), prepared.rows("dev", prepared.gold["dev"]), tag_names, scheme=config.tag_scheme)]
+    dev_gold = prepared.rows("dev", prepared.gold["dev"])  # Per row, as the callback predicts.
+    callbacks = [seqkit.EntityF1(inputs("dev"), dev_gold, tag_names, scheme=config.tag_scheme)]
     callbacks += seqkit.training_callbacks(
         workdir, monitor="val_f1", patience=config.patience, reduce_lr_patience=config.reduce_lr_patience
     )
@@ -456,7 +460,8 @@ def train_and_evaluate(config, prepared, workdir, strategy=None):
     logs, epochs_run = seqkit.training.run_history(workdir, history)  # Every epoch, across a resume.
 
     def predict(name):  # One tag list per sentence, also with --document-context.
-        return prepared.unrows(name, seqkit.models.predict_tag_names(model, inputs(name), lengths[name], tag_names, config.tag_scheme))
+        predicted = seqkit.models.predict_tag_names(model, inputs(name), lengths[name], tag_names, config.tag_scheme)
+        return prepared.unrows(name, predicted)
 
     start = time.time()
     predicted = predict("test")
