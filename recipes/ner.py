@@ -217,10 +217,12 @@ def tag_names_for(train_tags, scheme):
     return ["O"] + sorted(f"{prefix}-{kind}" for kind in types for prefix in prefixes)
 
 
-def tag_ids(split, index):
-    """Tag ids padded with -1; a tag of an entity type unseen in training is a DataError naming the file and line."""
-    length = max(len(row) for row in split.sentences)
-    ids = np.full((len(split.tags), length), -1, "int32")
+def tag_ids(split, index, groups=None):
+    """Tag ids padded with -1, a row per sentence or per group of `groups` (`--document-context`).
+
+    A tag of an entity type unseen in training is a DataError naming the file and line.
+    """
+    per_sentence = []
     for row, (tags, line) in enumerate(zip(split.tags, split.lines)):
         for position, tag in enumerate(tags):
             if tag not in index:
@@ -230,8 +232,17 @@ def tag_ids(split, index):
                     f"{split.path}, line {line + position}: token {split.sentences[row][position]!r} has entity "
                     f"type {tag[2:]!r}, which never occurs in the training data. Known types: {known}"
                 )
-            ids[row, position] = index[tag]
+        per_sentence.append([index[tag] for tag in tags])
+    rows = _joined(per_sentence, groups)
+    ids = np.full((len(rows), max(len(row) for row in rows)), -1, "int32")
+    for row, values in enumerate(rows):
+        ids[row, : len(values)] = values
     return ids
+
+
+def _joined(per_sentence, groups):
+    """`per_sentence` lists joined group by group (`--document-context`), or as they are when `groups` is None."""
+    return per_sentence if groups is None else documents.join_groups(per_sentence, groups)
 
 
 # === Preparation (TensorFlow: tokens to features) ===
@@ -256,7 +267,7 @@ class Prepared:
     def rows(self, name, per_sentence=None):
         """`per_sentence` lists (default: the tokens) of split `name`, joined into the rows the model reads."""
         per_sentence = self.sentences[name] if per_sentence is None else per_sentence
-        return per_sentence if self.groups is None else documents.join_groups(per_sentence, self.groups[name])
+        return _joined(per_sentence, None if self.groups is None else self.groups[name])
 
     def unrows(self, name, per_row):
         """Per-row lists (such as predicted tags) of split `name`, cut back into sentences."""
@@ -281,7 +292,6 @@ def prepare(config):
     tag_names = tag_names_for(train.tags, config.tag_scheme)
     index = {tag: i for i, tag in enumerate(tag_names)}
     named = {"train": train, "dev": dev, "test": test}
-    ids = {name: tag_ids(named[name], index) for name in ("test", "dev", "train")}
     groups = None
     if config.document_context:
         groups = {
@@ -290,12 +300,13 @@ def prepare(config):
             )
             for name, split in named.items()
         }
-        ids = {name: _join_ids(ids[name], named[name].sentences, groups[name]) for name in named}
         print(
             "data: document context: "
             + ", ".join(f"{len(named[name].sentences)} {name} sentences in {len(groups[name])} rows" for name in named)
             + f" of up to {config.document_context} tokens"
         )
+    group = lambda name: None if groups is None else groups[name]  # noqa: E731
+    ids = {name: tag_ids(named[name], index, group(name)) for name in ("test", "dev", "train")}
     featurizer = seqkit.TagFeaturizer.build(
         train.sentences,
         min_word_freq=config.min_word_freq,
@@ -305,11 +316,7 @@ def prepare(config):
     )
     featurizer.word_vocabulary.require_tokens(train.path, config.min_word_freq, option="--min-word-freq")
     start = time.time()
-    rows = {
-        name: split.sentences if groups is None else documents.join_groups(split.sentences, groups[name])
-        for name, split in named.items()
-    }
-    features = {name: featurizer.encode(rows[name]) for name in named}
+    features = {name: featurizer.encode(_joined(split.sentences, group(name))) for name, split in named.items()}
     print(
         f"data: {len(train.sentences)} train / {len(dev.sentences)} dev / {len(test.sentences)} test sentences; "
         f"{featurizer.word_vocabulary.size} words, {featurizer.char_vocabulary.size} characters, "
@@ -332,15 +339,6 @@ def prepare(config):
         embedding_matrix=embedding_matrix,
         groups=groups,
     )
-
-
-def _join_ids(ids, sentences, groups):
-    """Per-sentence tag ids (padded with -1) joined into per-group rows, padded with -1."""
-    rows = documents.join_groups([ids[row, : len(tokens)] for row, tokens in enumerate(sentences)], groups)
-    joined = np.full((len(rows), max(len(row) for row in rows)), -1, "int32")
-    for row, values in enumerate(rows):
-        joined[row, : len(values)] = values
-    return joined
 
 
 # === Training and evaluation (any backend) ===
