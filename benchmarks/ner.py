@@ -8,10 +8,12 @@ Usage (from the repository root, with SEQKIT_DATA_DIR pointing at the datasets):
     python benchmarks/ner.py bilm          # CoNLL-2003: --bilm (ELMo-style features) against from scratch
     python benchmarks/ner.py bilm_imdb     # the same, the BiLM also reading IMDB's training reviews (6.2 M tokens)
     python benchmarks/ner.py bilm_doc      # --bilm with --document-context=40, against from scratch with it
+    python benchmarks/ner.py bilm_refit    # --bilm --refit (the final tagger trains on train+dev), against from scratch
     python benchmarks/ner.py table         # regenerate the NER tables in benchmarks/README.md
 
 `SEQKIT_BENCHMARK_SEEDS=0` runs a subset of the seeds (0,1,2 by default). Each
-task writes `benchmarks/results/ner_<task>.json` after every seed and
+task writes `benchmarks/results/ner_<task>.json` after every seed (merged with
+the seeds already there, so one seed per process can run side by side) and
 regenerates the tables from every results file present.
 """
 
@@ -58,10 +60,15 @@ CONFIGS = {
         ],
         "crf, document context 40, from scratch (same run)": ["--dataset=conll2003", "--document-context=40"],
     },
+    # After early stopping on dev, a fresh tagger trains on train+dev for the best dev epoch's count and rates.
+    "bilm_refit": {
+        "crf + BiLM features, refit on train+dev (--bilm --refit)": ["--dataset=conll2003", "--bilm", "--refit"],
+        "crf, from scratch, refit on train+dev (--refit)": ["--dataset=conll2003", "--refit"],
+    },
 }
 DATASET = {
     "conll2003": "conll2003", "ablations": "conll2003", "conll2002": "conll2002-es", "bilm": "conll2003",
-    "bilm_imdb": "conll2003", "bilm_doc": "conll2003",
+    "bilm_imdb": "conll2003", "bilm_doc": "conll2003", "bilm_refit": "conll2003",
 }
 BASELINE_TASKS = ("conll2003", "conll2002")
 BEGIN, END = "<!-- ner:begin -->", "<!-- ner:end -->"
@@ -91,10 +98,19 @@ def run_baseline(dataset):
     }
 
 
-def run_task(task):
+def task_result(task):
+    """The task's results so far (an empty run list per config when none), with its recipe commands."""
     path = RESULTS / f"ner_{task}.json"
     result = json.loads(path.read_text()) if path.exists() else {}
     result.update({"task": task, "command": f"python benchmarks/ner.py {task}", "dataset": DATASET[task]})
+    for name, overrides in CONFIGS[task].items():
+        runs = result.setdefault("configs", {}).setdefault(name, {"recipe_command": "", "runs": {}})
+        runs["recipe_command"] = "python recipes/ner.py " + " ".join(overrides) + " --seed=S"
+    return result
+
+
+def run_task(task):
+    result = task_result(task)
     if task in BASELINE_TASKS and "baseline" not in result:
         result["baseline"] = run_baseline(DATASET[task])
         print(f"crfsuite baseline: F1 {result['baseline']['f1']:.4f} in {result['baseline']['train_seconds']} s")
@@ -104,8 +120,7 @@ def run_task(task):
 
         bilm_text.main([IMDB_TEXT])
     for name, overrides in CONFIGS[task].items():
-        runs = result.setdefault("configs", {}).setdefault(name, {"recipe_command": "", "runs": {}})
-        runs["recipe_command"] = "python recipes/ner.py " + " ".join(overrides) + " --seed=S"
+        runs = result["configs"][name]
         for seed in SEEDS:
             recipe = load_recipe("ner")
             config = recipe.config_lib.parse_args(
@@ -114,25 +129,39 @@ def run_task(task):
             )
             start = time.time()
             metrics = recipe.run(config)
-            runs["runs"][str(seed)] = {
-                **({"bilm": metrics["bilm"]} if "bilm" in metrics else {}),
-                "f1": metrics["f1"],
-                "dev_f1": metrics["dev"]["f1"],
-                "per_type_f1": {kind: values["f1"] for kind, values in metrics["test"]["per_type"].items()},
-                "epochs_run": metrics["epochs_run"],
-                "seconds": round(time.time() - start, 1),
-                "train_sentences_per_second": metrics["train_sentences_per_second"],
-                "decode_sentences_per_second": metrics["decode_sentences_per_second"],
-            }
+            runs["runs"][str(seed)] = seed_figures(metrics, time.time() - start)
             print(f"{task} / {name} / seed {seed}: test F1 {metrics['f1']:.4f}")
-            save(task, result)
+            result = save(task, result)
+            runs = result["configs"][name]
     return result
 
 
+def seed_figures(metrics, seconds):
+    """What the results file keeps of one seed's recipe `metrics`."""
+    return {
+        **{key: metrics[key] for key in ("bilm", "refit") if key in metrics},
+        "f1": metrics["f1"],
+        "dev_f1": metrics["dev"]["f1"],
+        "per_type_f1": {kind: values["f1"] for kind, values in metrics["test"]["per_type"].items()},
+        "epochs_run": metrics["epochs_run"],
+        "seconds": round(seconds, 1),
+        "train_sentences_per_second": metrics["train_sentences_per_second"],
+        "decode_sentences_per_second": metrics["decode_sentences_per_second"],
+    }
+
+
 def save(task, result):
+    """Writes `result`, keeping the seeds another process has written meanwhile; returns what was written."""
+    path = RESULTS / f"ner_{task}.json"
+    if path.exists():
+        for name, config in json.loads(path.read_text()).get("configs", {}).items():
+            mine = result.setdefault("configs", {}).setdefault(name, config)
+            if config["recipe_command"] == mine["recipe_command"]:
+                mine["runs"] = {**config["runs"], **mine["runs"]}
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"ner_{task}.json").write_text(json.dumps({**result, "machine": machine()}, indent=2))
+    path.write_text(json.dumps({**result, "machine": machine()}, indent=2))
     render_tables()
+    return result
 
 
 def _mean_std(runs, key):
@@ -154,7 +183,7 @@ def render_tables():
         "|---|---|---|---|---|---|---|---|",
     ]
     dates, cpus = set(), set()
-    for task in ("conll2003", "ablations", "conll2002", "bilm", "bilm_imdb", "bilm_doc"):
+    for task in ("conll2003", "ablations", "conll2002", "bilm", "bilm_imdb", "bilm_doc", "bilm_refit"):
         path = RESULTS / f"ner_{task}.json"
         if not path.exists():
             continue

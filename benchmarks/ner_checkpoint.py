@@ -1,23 +1,62 @@
-"""Dev and test entity F1 of a NER run's `best.keras`, for a run that was cut before it scored itself.
+"""Dev and test entity F1 of a NER run's `best.keras`, for a run that was cut before it scored itself;
+or, with `--refit`, the recipe's `--refit` step run on a finished run's checkpoint.
 
 The data are prepared from the run's `config.json` by the recipe's own `prepare` (the vocabularies are
 built from the training split, so they match the checkpoint's).
 
+`--refit` trains a fresh tagger on train+dev for the run's best dev epoch count and learning rates
+(`recipes/ner.py --refit`'s step, on the same data and seed), reusing the checkpoint's frozen BiLM: the
+weights a `--bilm --refit` run would reuse, so its 35-minute pretraining and selection run need not run
+again. The result goes into `benchmarks/results/ner_bilm_refit.json` as that seed of the `--bilm --refit`
+row (its time is the refit's alone).
+
 Usage:
     python benchmarks/ner_checkpoint.py runs/benchmarks/ner-bilm-0-1795452820
+    python benchmarks/ner_checkpoint.py --refit runs/benchmarks/ner-bilm-2-1795524312
 """
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import keras
 
 import seqkit
+from seqkit import distribute
 from seqkit.recipes import ner
 
 
+def score(model, prepared, config, split):
+    inputs = {key: prepared.features[split][key] for key in model.input}
+    lengths = [len(row) for row in prepared.rows(split)]  # Sentences, or joined ones with --document-context.
+    predicted = seqkit.models.predict_tag_names(model, inputs, lengths, prepared.tag_names, config.tag_scheme)
+    return seqkit.metrics.entity_scores(prepared.gold[split], prepared.unrows(split, predicted))
+
+
+def refit(workdir, config, prepared, model):
+    import ner as benchmark  # benchmarks/ner.py, beside this file
+
+    if config.bilm_trainable:
+        raise SystemExit("--refit reuses the checkpoint's BiLM, which a --bilm-trainable run has changed: rerun it.")
+    selection = json.loads((workdir / "metrics.json").read_text())
+    contextual = next(layer for layer in model.layers if isinstance(layer, seqkit.ContextualEmbedding))
+    schedule = seqkit.training.refit_schedule(selection["history"], "val_f1", learning_rate=config.learning_rate)
+    start = time.time()
+    model, report = ner.refit(config, prepared, contextual, schedule, workdir, distribute.get_strategy())
+    scores = score(model, prepared, config, "test")
+    report["selection_test"] = selection["test"]
+    metrics = {**selection, "test": scores, "f1": scores["f1"], "refit": report}
+    task, name = "bilm_refit", next(iter(benchmark.CONFIGS["bilm_refit"]))
+    result = benchmark.task_result(task)
+    result["configs"][name]["runs"][str(config.seed)] = benchmark.seed_figures(metrics, time.time() - start)
+    benchmark.save(task, result)
+    return {"refit_test_f1": round(100 * scores["f1"], 2), "selection_test_f1": round(100 * selection["f1"], 2)}
+
+
 def main(argv):
+    refitting = "--refit" in argv
+    argv = [arg for arg in argv if arg != "--refit"]
     if len(argv) != 1:
         print(__doc__, file=sys.stderr)
         return 2
@@ -25,15 +64,11 @@ def main(argv):
     config = ner.Config(**json.loads((workdir / "config.json").read_text()))
     prepared = ner.prepare(config)
     model = keras.saving.load_model(workdir / "best.keras", compile=False)
-    scores = {}
-    for split in ("dev", "test"):
-        inputs = {key: prepared.features[split][key] for key in model.input}
-        lengths = [len(row) for row in prepared.rows(split)]  # Sentences, or joined ones with --document-context.
-        predicted = seqkit.models.predict_tag_names(model, inputs, lengths, prepared.tag_names, config.tag_scheme)
-        predicted = prepared.unrows(split, predicted)
-        scores[split] = seqkit.metrics.entity_scores(prepared.gold[split], predicted)
-    result = {"workdir": str(workdir), **{f"{split}_f1": round(100 * s["f1"], 2) for split, s in scores.items()}}
-    print(json.dumps(result))
+    if refitting:
+        result = refit(workdir, config, prepared, model)
+    else:
+        result = {f"{split}_f1": round(100 * score(model, prepared, config, split)["f1"], 2) for split in ("dev", "test")}
+    print(json.dumps({"workdir": str(workdir), **result}))
     return 0
 
 

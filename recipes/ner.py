@@ -21,6 +21,7 @@ Usage:
     python recipes/ner.py --word-vectors=glove.6B.100d.txt # pretrained word vectors
     python recipes/ner.py --bilm                           # ELMo-style features from a BiLM pretrained on train+dev text
     python recipes/ner.py --document-context=40            # a document's neighbouring sentences, read together
+    python recipes/ner.py --bilm --refit                   # the final tagger also learns from dev (epochs found on dev)
 
 Every config field below is a `--key=value` option; unknown keys and values of
 the wrong type are errors.
@@ -44,6 +45,7 @@ import sys
 import time
 from pathlib import Path
 
+import keras
 import numpy as np
 
 import seqkit
@@ -113,6 +115,7 @@ class Config:
     clipnorm: float = 5.0  # Clip each weight's gradient to this norm (0: off).
     patience: int = 8  # Early-stopping patience in epochs, on dev entity F1.
     reduce_lr_patience: int = 3  # Halve the learning rate after this many epochs without dev F1 gain (0: never).
+    refit: bool = False  # Then train a fresh tagger on train+dev for the best dev epoch's count and rates; export that one.
     seed: int = 0  # Seeds initialization and shuffling.
     distribute: str = "none"  # "none", "mirrored" (local GPUs) or "multi_worker" (TF_CONFIG); batch is per replica.
     precision: str = "float32"  # "float32", "mixed_float16" (GPUs) or "mixed_bfloat16" (TPUs, recent CPUs).
@@ -437,6 +440,8 @@ def train_and_evaluate(config, prepared, workdir, strategy=None):
     tag_names = prepared.tag_names
     with strategy.scope(), seqkit.training.precision(config.precision):
         contextual, pretraining = pretrain_bilm(config, prepared) if config.bilm else (None, None)
+        # A fine-tuned BiLM changes in training; --refit starts again from the pretrained weights.
+        pretrained = contextual.bilm.get_weights() if config.refit and config.bilm_trainable else None
         model = build_model(config, prepared, contextual)
 
     def inputs(name):
@@ -457,20 +462,30 @@ def train_and_evaluate(config, prepared, workdir, strategy=None):
     train_seconds = time.time() - start
     logs, epochs_run = seqkit.training.run_history(workdir, history)  # Every epoch, across a resume.
 
-    def predict(name):  # One tag list per sentence, also with --document-context.
+    def predict(model, name):  # One tag list per sentence, also with --document-context.
         predicted = seqkit.models.predict_tag_names(model, inputs(name), lengths[name], tag_names, config.tag_scheme)
         return prepared.unrows(name, predicted)
 
     start = time.time()
-    predicted = predict("test")
+    predicted = predict(model, "test")
     decode_seconds = time.time() - start
     scores = seqkit.metrics.entity_scores(prepared.gold["test"], predicted)
-    dev_scores = seqkit.metrics.entity_scores(prepared.gold["dev"], predict("dev"))
+    dev_scores = seqkit.metrics.entity_scores(prepared.gold["dev"], predict(model, "dev"))
+    refit_report = None
+    if config.refit:
+        print(f"selection run: test entity F1 {scores['f1']:.4f}, dev F1 {dev_scores['f1']:.4f}")
+        if pretrained is not None:
+            contextual.bilm.set_weights(pretrained)
+        schedule = seqkit.training.refit_schedule(logs, "val_f1", learning_rate=config.learning_rate)
+        model, refit_report = refit(config, prepared, contextual, schedule, workdir, strategy)
+        refit_report["selection_test"] = scores
+        predicted = predict(model, "test")
+        scores = seqkit.metrics.entity_scores(prepared.gold["test"], predicted)
     num_train = len(prepared.sentences["train"])
     summary = {
         "data": prepared.description,
         "test": scores,
-        "dev": dev_scores,
+        "dev": dev_scores,  # With --refit, the selection run's (the refit tagger has trained on dev).
         "f1": scores["f1"],
         "num_train": num_train,
         "num_dev": len(prepared.sentences["dev"]),
@@ -486,6 +501,8 @@ def train_and_evaluate(config, prepared, workdir, strategy=None):
         "config": dataclasses.asdict(config),
         "predictions": predicted,
     }
+    if refit_report is not None:
+        summary["refit"] = refit_report
     if pretraining is not None:
         summary["bilm"] = {**pretraining, "mix_weights": [round(float(w), 4) for w in contextual.mix_weights()]}
     from seqeval.metrics import classification_report
@@ -500,6 +517,46 @@ def train_and_evaluate(config, prepared, workdir, strategy=None):
         f"{summary['decode_sentences_per_second']} decoded sentences/s"
     )
     return summary, model
+
+
+def refit(config, prepared, contextual_embedding, schedule, workdir, strategy):
+    """A fresh tagger trained on train+dev for `schedule`'s epochs and learning rates (`--refit`).
+
+    `schedule` is `seqkit.training.refit_schedule` of the run that early-stopped on
+    dev, so the epoch count and decays come from dev and the test set stays unseen.
+    The BiLM (if any) is the one already pretrained; its mix starts afresh.
+    Saves `<workdir>/refit.keras` and `refit_log.csv`; returns `(model, report)`.
+    """
+    from seqkit.data.bucketing import BucketedBatches, concatenate_padded
+
+    epochs, rates = schedule
+    seqkit.set_seed(config.seed)
+    with strategy.scope(), seqkit.training.precision(config.precision):
+        contextual = None
+        if contextual_embedding is not None:
+            contextual = seqkit.ContextualEmbedding(
+                contextual_embedding.bilm, trainable_bilm=config.bilm_trainable,
+                include_token_layer=contextual_embedding.include_token_layer, dropout=contextual_embedding.dropout,
+            )
+        model = build_model(config, prepared, contextual)
+    inputs = {
+        key: concatenate_padded([prepared.features["train"][key], prepared.features["dev"][key]]) for key in model.input
+    }
+    targets = concatenate_padded([prepared.tag_ids["train"], prepared.tag_ids["dev"]], fill=-1)
+    lengths = [len(row) for row in prepared.rows("train") + prepared.rows("dev")]
+    batches = BucketedBatches(
+        inputs, targets, lengths, distribute.global_batch_size(config.batch_size, strategy), seed=config.seed
+    )
+    print(f"refit: {len(lengths)} train+dev rows, {epochs} epochs, learning rates {sorted(set(rates), reverse=True)}")
+    callbacks = [
+        keras.callbacks.LearningRateScheduler(lambda epoch: rates[epoch]),
+        keras.callbacks.CSVLogger(str(Path(workdir) / "refit_log.csv")),
+    ]
+    start = time.time()
+    model.fit(batches, epochs=epochs, callbacks=callbacks, verbose=2)
+    seqkit.utils.save_model_atomic(model, Path(workdir) / "refit.keras")
+    report = {"epochs": epochs, "learning_rates": rates, "rows": len(lengths), "seconds": round(time.time() - start, 1)}
+    return model, report
 
 
 def check_config(config):

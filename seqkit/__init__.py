@@ -44,8 +44,8 @@ _NAMES = {
     ),
     "seqkit.estimators": ("SequenceTagger", "TextClassifier"),
     "seqkit.training": (
-        "BestModelCheckpoint", "EntityF1", "GenerationSamples", "ResetStates", "TimeBudget", "set_seed",
-        "training_callbacks",
+        "BestModelCheckpoint", "EntityF1", "GenerationSamples", "ResetStates", "TimeBudget", "refit_schedule",
+        "set_seed", "training_callbacks",
     ),
 }
 _LOCATION = {name: module for module, names in _NAMES.items() for name in names}

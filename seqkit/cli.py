@@ -80,6 +80,8 @@ def call_signature(loaded, texts, signature="serving_default", **arguments):
     import numpy as np
     import tensorflow as tf
 
+    from seqkit.data.bucketing import concatenate_padded
+
     if signature not in loaded.signatures:
         raise CommandError(f"The export has no {signature!r} signature. It has: {sorted(loaded.signatures)}")
     function = loaded.signatures[signature]
@@ -95,11 +97,10 @@ def call_signature(loaded, texts, signature="serving_default", **arguments):
     for key in parts[0]:
         arrays = [part[key] for part in parts]
         if arrays[0].ndim > 1:  # Padded per batch: pad to the widest before joining.
-            width = max(array.shape[1] for array in arrays)
             fill = b"" if arrays[0].dtype == object else (-1 if "entity_" in key else 0)
-            arrays = [np.pad(a, [(0, 0), (0, width - a.shape[1])] + [(0, 0)] * (a.ndim - 2), constant_values=fill)
-                      for a in arrays]
-        joined[key] = np.concatenate(arrays)
+            joined[key] = concatenate_padded(arrays, fill)
+        else:
+            joined[key] = np.concatenate(arrays)
     return joined
 
 

@@ -197,6 +197,34 @@ def run_history(workdir, history):
     return merged, history.epoch[-1] + 1
 
 
+def refit_schedule(history, monitor, mode="auto", learning_rate=None):
+    """The epochs and per-epoch learning rates of a run up to its best epoch on `monitor`: `(epochs, rates)`.
+
+    For a final fit on the training and held-out data together (the held-out
+    set then has nothing left to stop on): train a fresh model for `epochs`
+    epochs with `keras.callbacks.LearningRateScheduler(lambda epoch: rates[epoch])`,
+    replaying the run's decays. `history` is `History.history` or `run_history`'s
+    logs, with `monitor` and `"learning_rate"` (the rate each epoch trained at,
+    which `ReduceLROnPlateau` logs); a run without decays may give its constant
+    `learning_rate` instead.
+
+    >>> refit_schedule({"val_f1": [0.5, 0.7, 0.6], "learning_rate": [0.01, 0.005, 0.005]}, "val_f1")
+    (2, [0.01, 0.005])
+    """
+    if not history.get(monitor):
+        raise ValueError(f"`history` needs per-epoch {monitor!r} values. Received keys: {sorted(history)}")
+    values = [float(value) for value in history[monitor]]
+    best = (max if monitor_mode(monitor, mode) == "max" else min)(range(len(values)), key=values.__getitem__)
+    if history.get("learning_rate"):
+        return best + 1, [float(rate) for rate in history["learning_rate"][: best + 1]]
+    if learning_rate is None:
+        raise ValueError(
+            "`history` has no per-epoch 'learning_rate' values: pass the run's constant `learning_rate`. "
+            f"Received keys: {sorted(history)}"
+        )
+    return best + 1, [float(learning_rate)] * (best + 1)
+
+
 def record_config(workdir, config):
     """Writes the run's full `config` (a recipe's dataclass) to `<workdir>/config.json`, atomically.
 

@@ -342,3 +342,55 @@ def test_document_context_reads_neighbouring_sentences_together_and_scores_per_s
 def test_document_context_is_checked(ner, user_files, capsys):
     code = ner.main(user_arguments(user_files, "--document-context=-1"))
     assert code == 2 and "--document-context must be >= 0 (0: each sentence alone). Received: -1" in capsys.readouterr().err
+
+
+# === Refit on train+dev ===
+
+
+def test_refit_trains_a_fresh_tagger_on_train_and_dev_with_the_dev_schedule(ner, user_files, tmp_path, monkeypatch):
+    import csv
+
+    import keras
+
+    from seqkit.data import conll
+
+    pretrained, at_refit = {}, {}
+    pretrain_bilm, refit = ner.pretrain_bilm, ner.refit
+
+    def recording_pretrain(config, prepared):
+        contextual, report = pretrain_bilm(config, prepared)
+        pretrained["weights"] = contextual.bilm.get_weights()
+        return contextual, report
+
+    def recording_refit(config, prepared, contextual, schedule, workdir, strategy):
+        at_refit["weights"] = contextual.bilm.get_weights()
+        return refit(config, prepared, contextual, schedule, workdir, strategy)
+
+    monkeypatch.setattr(ner, "pretrain_bilm", recording_pretrain)
+    monkeypatch.setattr(ner, "refit", recording_refit)
+    predicted_with = record_calls(monkeypatch, ner.seqkit.models, "predict_tag_names")
+    run = tmp_path / "run"
+    code = ner.main(user_arguments(user_files, "--refit", "--epochs=4", "--patience=4", "--reduce-lr-patience=1",
+                                   "--learning-rate=0.01", "--bilm", "--bilm-units=8", "--bilm-layers=1",
+                                   "--bilm-epochs=1", "--bilm-trainable", f"--workdir={run}", "--no-export"))
+    assert code == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    history, report = metrics["history"], metrics["refit"]
+    best = int(np.argmax(history["val_f1"]))  # The first best epoch, as early stopping keeps it.
+    assert report["epochs"] == best + 1 and report["learning_rates"] == history["learning_rate"][: best + 1]
+    assert report["rows"] == len(TRAIN_SENTENCES) + len(DEV_SENTENCES)
+    with open(run / "refit_log.csv", newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert [float(row["learning_rate"]) for row in rows] == pytest.approx(report["learning_rates"])
+    # The fine-tuned BiLM went back to its pretrained weights before the refit.
+    assert all(np.array_equal(a, b) for a, b in zip(pretrained["weights"], at_refit["weights"]))
+    assert 0 <= report["selection_test"]["f1"] <= 1
+
+    # The last predictions scored (the test set's) came from the refit tagger, which refit.keras holds.
+    scored = predicted_with["model"]
+    saved = keras.saving.load_model(run / "refit.keras", compile=False)
+    assert all(np.array_equal(a, b) for a, b in zip(scored.get_weights(), saved.get_weights()))
+    selected = keras.saving.load_model(run / "best.keras", compile=False)
+    assert not all(np.array_equal(a, b) for a, b in zip(scored.get_weights(), selected.get_weights()))
+    sentences, _ = conll.read_conll(run / "test_predictions.conll", tag_column=2)
+    assert [len(row) for row in sentences] == [4, 5, 2]

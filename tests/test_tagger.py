@@ -465,3 +465,14 @@ def test_bucketed_batches_reject_mismatched_sizes(rows):
     targets = None if rows["targets"] is None else np.zeros((rows["targets"], 3), "int32")
     with pytest.raises(ValueError, match=r"same number of rows. Received: \[4, 5\]"):
         BucketedBatches(inputs, targets, [3] * rows["lengths"])
+
+
+def test_concatenate_padded_pads_each_array_to_the_longest():
+    from seqkit.data import concatenate_padded
+
+    chars = [np.ones((2, 3, 4), "int32"), np.full((1, 5, 4), 2, "int32")]
+    joined = concatenate_padded(chars)
+    assert joined.shape == (3, 5, 4) and joined.dtype == np.int32
+    assert joined[:2, 3:].max() == 0 and (joined[:2, :3] == 1).all() and (joined[2] == 2).all()
+    tags = concatenate_padded([np.zeros((1, 2), "int32"), np.zeros((1, 1), "int32")], fill=-1)
+    assert tags.tolist() == [[0, 0], [0, -1]]

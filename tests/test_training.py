@@ -237,3 +237,35 @@ def test_time_budget_without_annealing_keeps_the_learning_rate():
         seqkit.TimeBudget(2, anneal_to=1.5)
     with pytest.raises(ValueError, match="minutes"):
         seqkit.TimeBudget(0)
+
+
+def test_refit_schedule_replays_a_run_up_to_its_best_epoch(tmp_path):
+    from seqkit.training import refit_schedule
+
+    scores = [0.5, 0.4, 0.4, 0.7, 0.6]
+
+    class ScriptedScore(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["val_f1"] = scores[epoch]
+
+    x, y = data()
+    model = small_model()
+    callbacks = [ScriptedScore()] + training_callbacks(
+        tmp_path, monitor="val_f1", patience=0, reduce_lr_patience=1, backup=False, csv_log=False
+    )
+    history = model.fit(x, y, epochs=5, verbose=0, callbacks=callbacks).history
+    # Epochs 1 and 2 bring no gain, so epochs 2 and 3 train at half and a quarter of the rate; epoch 3 is best.
+    epochs, rates = refit_schedule(history, "val_f1")
+    assert epochs == 4
+    np.testing.assert_allclose(rates, [1e-3, 1e-3, 5e-4, 2.5e-4], rtol=1e-6)
+
+    fresh = small_model()
+    replayed = fresh.fit(x, y, epochs=epochs, verbose=0,
+                         callbacks=[keras.callbacks.LearningRateScheduler(lambda epoch: rates[epoch])]).history
+    np.testing.assert_allclose(replayed["learning_rate"], rates, rtol=1e-6)
+
+    assert refit_schedule({"val_loss": [0.9, 0.3, 0.3, 0.4]}, "val_loss", learning_rate=0.1) == (2, [0.1, 0.1])
+    with pytest.raises(ValueError, match="pass the run's constant `learning_rate`"):
+        refit_schedule({"val_loss": [0.9, 0.3]}, "val_loss")
+    with pytest.raises(ValueError, match="needs per-epoch 'val_f1' values. Received keys: \\['loss'\\]"):
+        refit_schedule({"loss": [1.0]}, "val_f1")

@@ -20,7 +20,7 @@ _NAMES = {
     "pipeline": ("make_dataset", "make_pair_dataset"),
     "conll": ("read_conll", "write_conll"),
     "word_vectors": ("load_word_vectors",),
-    "bucketing": ("BucketedBatches",),
+    "bucketing": ("BucketedBatches", "concatenate_padded"),
     "readers": ("read_pairs",),
     "tag_features": ("TagFeaturizer",),
     "casing": ("CASING_NAMES",),

@@ -120,3 +120,16 @@ def round_length(length, multiple):
     """`length` (at least 1) rounded up to a multiple of `multiple`; arrays are cut, never grown, by it."""
     length = max(int(length), 1)
     return -(-length // multiple) * multiple
+
+
+def concatenate_padded(arrays, fill=0):
+    """Joins `(rows, length, ...)` arrays padded to different lengths along their rows, padding to the longest.
+
+    >>> import numpy as np
+    >>> concatenate_padded([np.array([[1, 2, 3]]), np.array([[4]])], fill=-1).tolist()
+    [[1, 2, 3], [4, -1, -1]]
+    """
+    width = max(array.shape[1] for array in arrays)
+    return np.concatenate(
+        [np.pad(a, [(0, 0), (0, width - a.shape[1])] + [(0, 0)] * (a.ndim - 2), constant_values=fill) for a in arrays]
+    )
