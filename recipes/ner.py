@@ -556,6 +556,8 @@ def refit(config, prepared, contextual_embedding, schedule, workdir, strategy):
     model.fit(batches, epochs=epochs, callbacks=callbacks, verbose=2)
     seqkit.utils.save_model_atomic(model, Path(workdir) / "refit.keras")
     report = {"epochs": epochs, "learning_rates": rates, "rows": len(lengths), "seconds": round(time.time() - start, 1)}
+    if contextual is not None:
+        report["mix_weights"] = [round(float(w), 4) for w in contextual.mix_weights()]
     return model, report
 
 
@@ -609,7 +611,8 @@ def run(config):
     prepared.featurizer.save(workdir / "featurizer.json")
     metrics_json = json.dumps(summary, indent=2)
     seqkit.utils.atomic_write_text(workdir / "metrics.json", metrics_json)
-    print(f"outputs: {workdir}/{{metrics.json, test_predictions.conll, learning_curve.png, best.keras}}")
+    models = "best.keras, refit.keras" if config.refit else "best.keras"
+    print(f"outputs: {workdir}/{{metrics.json, test_predictions.conll, learning_curve.png, {models}}}")
     if config.export:
         path = seqkit.export_tagger(
             model,

@@ -385,6 +385,7 @@ def test_refit_trains_a_fresh_tagger_on_train_and_dev_with_the_dev_schedule(ner,
     # The fine-tuned BiLM went back to its pretrained weights before the refit.
     assert all(np.array_equal(a, b) for a, b in zip(pretrained["weights"], at_refit["weights"]))
     assert 0 <= report["selection_test"]["f1"] <= 1
+    assert len(report["mix_weights"]) == 2 and abs(sum(report["mix_weights"]) - 1) < 1e-3  # The refit's own mix.
 
     # The last predictions scored (the test set's) came from the refit tagger, which refit.keras holds.
     scored = predicted_with["model"]
