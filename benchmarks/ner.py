@@ -12,9 +12,9 @@ Usage (from the repository root, with SEQKIT_DATA_DIR pointing at the datasets):
     python benchmarks/ner.py table         # regenerate the NER tables in benchmarks/README.md
 
 `SEQKIT_BENCHMARK_SEEDS=0` runs a subset of the seeds (0,1,2 by default). Each
-task writes `benchmarks/results/ner_<task>.json` after every seed (merged with
-the seeds already there, so one seed per process can run side by side) and
-regenerates the tables from every results file present.
+task writes `benchmarks/results/ner_<task>.json` after every seed (read again
+first, so one seed per process can run side by side) and regenerates the tables
+from every results file present.
 """
 
 import json
@@ -120,7 +120,6 @@ def run_task(task):
 
         bilm_text.main([IMDB_TEXT])
     for name, overrides in CONFIGS[task].items():
-        runs = result["configs"][name]
         for seed in SEEDS:
             recipe = load_recipe("ner")
             config = recipe.config_lib.parse_args(
@@ -129,10 +128,16 @@ def run_task(task):
             )
             start = time.time()
             metrics = recipe.run(config)
-            runs["runs"][str(seed)] = seed_figures(metrics, time.time() - start)
             print(f"{task} / {name} / seed {seed}: test F1 {metrics['f1']:.4f}")
-            result = save(task, result)
-            runs = result["configs"][name]
+            result = record_seed(task, name, seed, seed_figures(metrics, time.time() - start))
+    return result
+
+
+def record_seed(task, name, seed, figures):
+    """Adds one seed's `figures` to the task's results file, read again first: another process's seeds stay."""
+    result = task_result(task)
+    result["configs"][name]["runs"][str(seed)] = figures
+    save(task, result)
     return result
 
 
@@ -151,17 +156,9 @@ def seed_figures(metrics, seconds):
 
 
 def save(task, result):
-    """Writes `result`, keeping the seeds another process has written meanwhile; returns what was written."""
-    path = RESULTS / f"ner_{task}.json"
-    if path.exists():
-        for name, config in json.loads(path.read_text()).get("configs", {}).items():
-            mine = result.setdefault("configs", {}).setdefault(name, config)
-            if config["recipe_command"] == mine["recipe_command"]:
-                mine["runs"] = {**config["runs"], **mine["runs"]}
     RESULTS.mkdir(exist_ok=True)
-    path.write_text(json.dumps({**result, "machine": machine()}, indent=2))
+    (RESULTS / f"ner_{task}.json").write_text(json.dumps({**result, "machine": machine()}, indent=2))
     render_tables()
-    return result
 
 
 def _mean_std(runs, key):

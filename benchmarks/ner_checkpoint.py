@@ -49,10 +49,8 @@ def refit(workdir, config, prepared, model):
     metrics = {**selection, "test": scores, "f1": scores["f1"], "refit": report}
     task = "bilm_refit"
     name = list(benchmark.CONFIGS[task])[0 if config.bilm else 1]  # The BiLM row, or the from-scratch one.
-    result = benchmark.task_result(task)
     earlier = selection["train_seconds"] + selection.get("bilm", {}).get("seconds", 0)
-    result["configs"][name]["runs"][str(config.seed)] = benchmark.seed_figures(metrics, earlier + time.time() - start)
-    benchmark.save(task, result)
+    benchmark.record_seed(task, name, config.seed, benchmark.seed_figures(metrics, earlier + time.time() - start))
     return {"refit_test_f1": round(100 * scores["f1"], 2), "selection_test_f1": round(100 * selection["f1"], 2)}
 
 
