@@ -9,12 +9,16 @@ built from the training split, so they match the checkpoint's).
 the weights a `--bilm --refit` run would reuse, so its 35-minute pretraining and selection run need not
 run again. The result goes into `benchmarks/results/ner_bilm_refit.json` as that seed of the `--refit` row
 with or without the BiLM (its time adds the stored run's pretraining and training time to the refit's).
+A run cut after its training (no `metrics.json`) is refit from its `log.csv` and scored here; its training time
+is then the time from its `config.json` to its last `log.csv` row.
 
 Usage:
     python benchmarks/ner_checkpoint.py runs/benchmarks/ner-bilm-0-1795452820
     python benchmarks/ner_checkpoint.py --refit runs/benchmarks/ner-bilm-2-1795524312
+    python benchmarks/ner_checkpoint.py --refit runs/benchmarks/ner-bilm_refit-0-1795571529
 """
 
+import csv
 import json
 import sys
 import time
@@ -34,12 +38,31 @@ def score(model, prepared, config, split):
     return seqkit.metrics.entity_scores(prepared.gold[split], prepared.unrows(split, predicted))
 
 
+def stored_metrics(workdir, config, prepared, model):
+    """The run's `metrics.json`; for a run cut before it scored itself, what refitting needs of it."""
+    if (workdir / "metrics.json").exists():
+        return json.loads((workdir / "metrics.json").read_text())
+    with open(workdir / "log.csv", newline="", encoding="utf-8") as file:
+        rows = {int(row["epoch"]): row for row in csv.DictReader(file)}  # The last row of each epoch.
+    history = {key: [float(rows[epoch][key]) for epoch in sorted(rows)] for key in ("val_f1", "learning_rate")}
+    seconds = (workdir / "log.csv").stat().st_mtime - (workdir / "config.json").stat().st_mtime
+    start = time.time()
+    test = score(model, prepared, config, "test")
+    decode_seconds = time.time() - start
+    return {
+        "history": history, "test": test, "f1": test["f1"], "dev": score(model, prepared, config, "dev"),
+        "epochs_run": len(rows), "train_seconds": round(seconds, 1),
+        "train_sentences_per_second": round(len(prepared.sentences["train"]) * len(rows) / seconds, 1),
+        "decode_sentences_per_second": round(len(prepared.sentences["test"]) / decode_seconds, 1),
+    }
+
+
 def refit(workdir, config, prepared, model):
     import ner as benchmark  # benchmarks/ner.py, beside this file
 
     if config.bilm_trainable:
         raise SystemExit("--refit reuses the checkpoint's BiLM, which a --bilm-trainable run has changed: rerun it.")
-    selection = json.loads((workdir / "metrics.json").read_text())
+    selection = stored_metrics(workdir, config, prepared, model)
     contextual = next((layer for layer in model.layers if isinstance(layer, seqkit.ContextualEmbedding)), None)
     schedule = seqkit.training.refit_schedule(selection["history"], "val_f1", learning_rate=config.learning_rate)
     start = time.time()
